@@ -1,0 +1,38 @@
+"""Spasm Advisor: a rule-based expert system for back muscle spasm.
+
+Describe a case as facts, get a triage level and explained recommendations::
+
+    from engine import Advisor
+    advisor = Advisor.default()
+    result = advisor.assess({"age": 35, "duration_days": 3, "posture": "poor"})
+    result.triage, [r.id for r in result.recommendations]
+    result.to_dict()   # the JSON contract
+"""
+
+from .advisor import Advisor
+from .assessment import NOTICE, Assessment, CitedSource, Derivation, Recommendation, Withheld
+from .case import Case
+from .errors import CaseError, CaseProblem, EngineError, KnowledgeBaseError
+from .loader import load_knowledge_base
+from .model import TRIAGE_LEVELS, KnowledgeBase
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Advisor",
+    "Assessment",
+    "Case",
+    "CaseError",
+    "CaseProblem",
+    "CitedSource",
+    "Derivation",
+    "EngineError",
+    "KnowledgeBase",
+    "KnowledgeBaseError",
+    "NOTICE",
+    "Recommendation",
+    "TRIAGE_LEVELS",
+    "Withheld",
+    "__version__",
+    "load_knowledge_base",
+]

@@ -1,0 +1,1 @@
+"""Bundled knowledge-base data (YAML), read through importlib.resources."""
