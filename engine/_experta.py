@@ -59,6 +59,8 @@ from experta.agenda import Agenda  # noqa: E402
 class RankedStrategy(Strategy):  # type: ignore[misc]
     """Conflict resolution by salience, then rule rank, then fact recency.
 
+    A rule's rank is the ``spasm_rank`` attribute of its right-hand-side function.
+
     ``agenda.activations`` is kept sorted so that its last element is the next
     to fire (experta pops from the end). Removal searches for the activation
     itself, so a rule whose conditions stopped holding never fires.
@@ -69,8 +71,10 @@ class RankedStrategy(Strategy):  # type: ignore[misc]
         """The ordering key: a larger key fires earlier."""
         rule = activation.rule
         facts = tuple(sorted((f["__factid__"] for f in activation.facts), reverse=True))
-        # Rank 0 is the first rule: negate it so that it sorts last and pops first.
-        return (rule.salience, -getattr(rule, "spasm_rank", 0), facts)
+        # experta's network copies Rule objects but keeps the wrapped function,
+        # so the rank lives on the function. Rank 0 is first: negate it so that
+        # it sorts last and pops first.
+        return (rule.salience, -getattr(rule._wrapped, "spasm_rank", 0), facts)
 
     def _update_agenda(self, agenda: Agenda, added: Any, removed: Any) -> None:
         activations = agenda.activations

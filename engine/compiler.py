@@ -19,7 +19,7 @@ from ._experta import NOT, CompiledEngineBase, Fact, P, Rule
 from .conditions import Comparison, FindingRef, Known, Literal_, Value, compare
 from .model import KnowledgeBase, RuleSpec
 
-__all__ = ["Branch", "CaseFact", "CompiledKnowledgeBase", "Finding", "compile_knowledge_base"]
+__all__ = ["Branch", "CaseFact", "CompiledKnowledgeBase", "Finding", "compile_branches", "compile_knowledge_base"]
 
 
 class CaseFact(Fact):  # type: ignore[misc]
@@ -74,6 +74,8 @@ def _fire(index: int) -> Callable[..., None]:
         engine.on_fire(index)
 
     fire.__name__ = f"branch_{index}"
+    # Ties within a salience fire in knowledge-base order (see RankedStrategy).
+    fire.spasm_rank = index  # type: ignore[attr-defined]
     return fire
 
 
@@ -116,18 +118,19 @@ class CompiledKnowledgeBase:
         return self.engine_class()
 
 
+def compile_branches(kb: KnowledgeBase) -> tuple[Branch, ...]:
+    """Every branch of every rule, in firing priority: stratum, then rule id, then branch."""
+    return tuple(
+        Branch(rule, number, literals) for rule in kb.rules for number, literals in enumerate(rule.dnf)
+    )
+
+
 def compile_knowledge_base(kb: KnowledgeBase) -> CompiledKnowledgeBase:
     """Build the experta engine class for ``kb``."""
-    branches: list[Branch] = []
+    branches = compile_branches(kb)
     experta_rules: list[Any] = []
-    for rule in kb.rules:  # already in (stratum, id) order
-        for number, literals in enumerate(rule.dnf):
-            index = len(branches)
-            branches.append(Branch(rule, number, literals))
-            compiled = Rule(*_patterns(literals), salience=-rule.stratum)(_fire(index))
-            # Ties within a salience fire in knowledge-base order (see RankedStrategy).
-            compiled.spasm_rank = index
-            experta_rules.append(compiled)
+    for index, branch in enumerate(branches):
+        experta_rules.append(Rule(*_patterns(branch.literals), salience=-branch.rule.stratum)(_fire(index)))
     engine_class = type(
         "CompiledSpasmEngine",
         (_SpasmEngine,),
@@ -136,4 +139,4 @@ def compile_knowledge_base(kb: KnowledgeBase) -> CompiledKnowledgeBase:
             "branch_derives": tuple(b.rule.derives for b in branches),
         },
     )
-    return CompiledKnowledgeBase(kb, engine_class, tuple(branches), tuple(kb.facts))
+    return CompiledKnowledgeBase(kb, engine_class, branches, tuple(kb.facts))

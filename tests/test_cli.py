@@ -1,0 +1,145 @@
+"""The command line, run as a user would: through the installed console script."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+MINI = ["--rules", str(DATA / "mini" / "rules"), "--knowledge", str(DATA / "mini" / "knowledge")]
+
+
+def _script() -> str:
+    candidate = Path(sys.executable).parent / "spasm-advisor"
+    found = str(candidate) if candidate.exists() else shutil.which("spasm-advisor")
+    assert found, "the spasm-advisor console script is not installed"
+    return found
+
+
+def run(*args: str, stdin: str | bytes | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run spasm-advisor outside the source tree, so the installed package is what runs."""
+    data = stdin.encode() if isinstance(stdin, str) else stdin
+    proc = subprocess.run([_script(), *args], input=data, capture_output=True, cwd=cwd or DATA, check=False)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode())
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_version():
+    """--version prints the version."""
+    out = run("--version")
+    assert out.returncode == 0
+    assert out.stdout.startswith("spasm-advisor ")
+
+
+def test_assess_text_report(tmp_path):
+    """The text report puts triage first and lists referrals, withheld items and unknown red flags."""
+    case = write(tmp_path, "c.yaml", "age: 60\non_anticoagulants: true\n")
+    out = run("assess", case, *MINI)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "Triage: routine"
+    assert "Withheld (not advised for this case):" in out.stdout
+    assert "Bleeding risk. (rule no_painkiller_on_anticoagulants)" in out.stdout
+    assert "Unanswered red-flag questions" in out.stdout
+    assert "not medical advice" in out.stdout
+
+
+def test_assess_json_from_stdin():
+    """JSON on stdin, JSON out, matching the library."""
+    out = run("assess", "-", "--json", *MINI, stdin='{"numbness": true}')
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["triage"] == "urgent"
+    assert [r["id"] for r in data["recommendations"]] == ["see_doctor"]
+    assert data["fired_rules"] == ["flag", "refer"]
+
+
+def test_assess_cds_hooks():
+    """CDS Hooks cards: required fields, summary under 140, indicator by triage, source label."""
+    out = run("assess", "-", "--format", "cds-hooks", *MINI, stdin='{"numbness": true, "on_anticoagulants": true}')
+    assert out.returncode == 0, out.stderr
+    cards = json.loads(out.stdout)["cards"]
+    assert cards
+    for card in cards:
+        assert len(card["summary"]) < 140
+        assert card["indicator"] in {"info", "warning", "critical"}
+        assert card["source"]["label"]
+        assert None not in card.values()
+    assert cards[0]["indicator"] == "warning"  # urgent
+    assert cards[0]["source"]["label"] == "Test"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"numbess": true}', "unknown fact 'numbess' (did you mean 'numbness'?)"),
+        ('{"age": 121}', "age: 121 is above the maximum 120"),
+        ('{"numbness": "yes"}', "numbness: expected true or false, got 'yes'"),
+        ("", "empty input"),
+        ('{"age": NaN}', "NaN is not a valid value"),
+        ("[1, 2", "invalid JSON"),
+        ("age: [\n", "invalid YAML"),
+        ("- 1\n- 2\n", "a case must be a mapping"),
+    ],
+)
+def test_bad_case_one_line_exit_2(text, message):
+    """Bad input: exit 2, one line on stderr naming the problem, no traceback."""
+    out = run("assess", "-", *MINI, stdin=text)
+    assert out.returncode == 2
+    assert out.stdout == ""
+    assert message in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in out.stderr
+
+
+def test_binary_garbage():
+    """Binary input is refused cleanly."""
+    out = run("assess", "-", *MINI, stdin=b"\x00\xff\xfe\x00garbage")
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+
+
+def test_missing_case_file():
+    """A missing file is named."""
+    out = run("assess", "/nonexistent/case.yaml", *MINI)
+    assert out.returncode == 2
+    assert "/nonexistent/case.yaml: cannot read case file" in out.stderr
+
+
+def test_broken_knowledge_base(tmp_path):
+    """A broken rule file is named with file and line, exit 2."""
+    shutil.copytree(DATA / "mini", tmp_path / "kb")
+    rules = tmp_path / "kb" / "rules" / "main.yaml"
+    rules.write_text(rules.read_text().replace("when: age >= 50", "when: agee >= 50"))
+    out = run("assess", "-", "--rules", str(tmp_path / "kb" / "rules"), "--knowledge", str(tmp_path / "kb" / "knowledge"), stdin="{}")
+    assert out.returncode == 2
+    assert "main.yaml:33: rule 'older': unknown fact or finding 'agee' (did you mean 'age'?)" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_usage_errors():
+    """Wrong arguments exit 2 with one line."""
+    out = run("assess")
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+    out = run("assess", "-", "--rules", "x", stdin="{}")
+    assert out.returncode == 2
+    assert "--rules and --knowledge go together" in out.stderr
+
+
+def test_bundled_example_runs():
+    """The README's quick-start example assesses with the bundled knowledge base."""
+    example = Path(__file__).parent.parent / "examples" / "desk_worker.yaml"
+    out = run("assess", str(example))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("Triage: self_care")
