@@ -48,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument("--json", action="store_true", help="print the assessment as JSON")
     output.add_argument("--format", choices=["text", "json", "cds-hooks"], default=None, help="output format")
     _add_kb_options(assess)
+
+    cases = commands.add_parser("cases", help="run clinical test cases and report every difference")
+    cases.add_argument("folder", metavar="DIR", nargs="?", help="folder of case files (default: the bundled cases)")
+    _add_kb_options(cases)
     return parser
 
 
@@ -93,7 +97,30 @@ def _cmd_assess(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"assess": _cmd_assess}
+def _cmd_cases(args: argparse.Namespace) -> int:
+    from engine.clinical_cases import check_case, load_clinical_cases
+    from engine.resources import bundled_knowledge_dir
+
+    advisor = _load_advisor(args)
+    if args.folder:
+        cases = load_clinical_cases(Path(args.folder))
+    elif args.knowledge:
+        cases = load_clinical_cases(Path(args.knowledge) / "cases")
+    else:
+        cases = load_clinical_cases(bundled_knowledge_dir() / "cases", "knowledge/cases")
+    failed = 0
+    for case in cases:
+        problems = check_case(advisor, case)
+        status = "FAIL" if problems else "ok"
+        print(f"{status:4} {case.id}: {case.title}")
+        for problem in problems:
+            print(f"       - {problem}")
+        failed += bool(problems)
+    print(f"{len(cases) - failed} passed, {failed} failed")
+    return EXIT_FINDINGS if failed else EXIT_OK
+
+
+_COMMANDS = {"assess": _cmd_assess, "cases": _cmd_cases}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
