@@ -52,7 +52,24 @@ def build_parser() -> argparse.ArgumentParser:
     cases = commands.add_parser("cases", help="run clinical test cases and report every difference")
     cases.add_argument("folder", metavar="DIR", nargs="?", help="folder of case files (default: the bundled cases)")
     _add_kb_options(cases)
+
+    # Further commands register here, one call each.
+    _add_audit_parsers(commands)
+    _add_batch_parsers(commands)
+    _add_interview_parsers(commands)
     return parser
+
+
+def _add_audit_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """explain, why-not and rules (list, show, verify, report, diff)."""
+
+
+def _add_batch_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """batch."""
+
+
+def _add_interview_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """interview and schema."""
 
 
 def _load_advisor(args: argparse.Namespace) -> Advisor:
@@ -120,7 +137,13 @@ def _cmd_cases(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if failed else EXIT_OK
 
 
-_COMMANDS = {"assess": _cmd_assess, "cases": _cmd_cases}
+_COMMANDS = {
+    "assess": _cmd_assess,
+    "cases": _cmd_cases,
+    # audit commands
+    # batch commands
+    # interview commands
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
