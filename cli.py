@@ -62,6 +62,41 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_audit_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """explain, why-not and rules (list, show, verify, report, diff)."""
+    explain = commands.add_parser("explain", help="the derivation tree of a case's triage and advice")
+    explain.add_argument("case", metavar="CASE", help="case file, or '-' for stdin")
+    explain.add_argument("--json", action="store_true", help="print the tree as JSON")
+    _add_kb_options(explain)
+
+    why_not = commands.add_parser("why-not", help="why a case did not get a recommendation")
+    why_not.add_argument("case", metavar="CASE", help="case file, or '-' for stdin")
+    why_not.add_argument("rec_id", metavar="REC_ID", help="a recommendation id from the catalogue")
+    why_not.add_argument("--json", action="store_true", help="print the answer as JSON")
+    _add_kb_options(why_not)
+
+    rules = commands.add_parser("rules", help="inspect, verify, report on and compare rule bases")
+    sub = rules.add_subparsers(dest="rules_command", metavar="SUBCOMMAND", parser_class=_Parser)
+    listing = sub.add_parser("list", help="list rules, optionally filtered")
+    listing.add_argument("--category", help="rules whose conclusions fall in this category (relief, therapy, referral, triage, finding, withhold, caution) or whose file is named so")
+    listing.add_argument("--source", help="rules citing this source id")
+    listing.add_argument("--fact", help="rules reading this fact or finding")
+    listing.add_argument("--status", help="rules with this provenance status (testing, production, research, expired)")
+    listing.add_argument("--json", action="store_true", help="print as JSON")
+    _add_kb_options(listing)
+    show = sub.add_parser("show", help="one rule as written, its provenance and dependencies")
+    show.add_argument("rule_id", metavar="RULE_ID")
+    show.add_argument("--json", action="store_true", help="print as JSON")
+    _add_kb_options(show)
+    verify = sub.add_parser("verify", help="anomaly checks and proofs of the invariants over every case")
+    verify.add_argument("--json", action="store_true", help="print the report as JSON")
+    _add_kb_options(verify)
+    report = sub.add_parser("report", help="a self-contained audit report (HTML or Markdown)")
+    report.add_argument("-o", "--output", metavar="FILE", required=True, help="where to write the report")
+    report.add_argument("--format", choices=["html", "md"], default="html", help="report format")
+    _add_kb_options(report)
+    diff = sub.add_parser("diff", help="what changes between two knowledge bases, for every case")
+    diff.add_argument("old", metavar="OLD_DIR", help="folder holding rules/ and knowledge/ of the old version")
+    diff.add_argument("new", metavar="NEW_DIR", help="folder holding rules/ and knowledge/ of the new version")
+    diff.add_argument("--json", action="store_true", help="print the diff as JSON")
 
 
 def _add_batch_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -137,10 +172,114 @@ def _cmd_cases(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if failed else EXIT_OK
 
 
+def _print_json(data: object) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _assess_case_arg(args: argparse.Namespace) -> tuple[Advisor, object]:
+    advisor = _load_advisor(args)
+    source = "<stdin>" if args.case == "-" else args.case
+    return advisor, advisor.case(_read_case(args.case), source=source)
+
+
+def _cmd_explain(args: argparse.Namespace) -> int:
+    from engine.explain import render_explanation
+
+    advisor, case = _assess_case_arg(args)
+    assessment = advisor.assess(case)  # type: ignore[arg-type]
+    if args.json:
+        _print_json(assessment.explain())
+    else:
+        sys.stdout.write(render_explanation(assessment))
+    return EXIT_OK
+
+
+def _cmd_why_not(args: argparse.Namespace) -> int:
+    from engine.whynot import render_why_not, why_not
+
+    advisor, case = _assess_case_arg(args)
+    answer = why_not(advisor, case, args.rec_id)
+    if args.json:
+        _print_json(answer.to_dict())
+    else:
+        sys.stdout.write(render_why_not(answer))
+    return EXIT_OK
+
+
+def _require_audit_extra() -> None:
+    try:
+        import z3  # noqa: F401
+    except ImportError as exc:
+        raise UsageError("this command needs the audit extra: pip install 'spasm-advisor[audit]'") from exc
+
+
+def _cmd_rules(args: argparse.Namespace) -> int:
+    from engine import rule_catalogue
+
+    command = args.rules_command
+    if command is None:
+        raise UsageError("rules needs a subcommand: list, show, verify, report or diff")
+    if command == "diff":
+        _require_audit_extra()
+        from engine import Advisor
+        from engine.diff import diff_knowledge_bases, render_diff
+
+        old = Advisor.from_paths(Path(args.old) / "rules", Path(args.old) / "knowledge")
+        new = Advisor.from_paths(Path(args.new) / "rules", Path(args.new) / "knowledge")
+        result = diff_knowledge_bases(old, new)
+        if args.json:
+            _print_json(result.to_dict())
+        else:
+            sys.stdout.write(render_diff(result))
+        return EXIT_FINDINGS if result.behaviour_changed else EXIT_OK
+    advisor = _load_advisor(args)
+    kb = advisor.knowledge_base
+    if command == "list":
+        rows = rule_catalogue.filter_rules(kb, category=args.category, source=args.source, fact=args.fact, status=args.status)
+        if args.json:
+            _print_json([rule_catalogue.rule_summary(kb, r) for r in rows])
+        else:
+            sys.stdout.write(rule_catalogue.render_list(rows))
+        return EXIT_OK
+    if command == "show":
+        rule = rule_catalogue.find_rule(kb, args.rule_id)
+        if args.json:
+            _print_json(rule_catalogue.rule_details(kb, rule))
+        else:
+            sys.stdout.write(rule_catalogue.render_rule(kb, rule))
+        return EXIT_OK
+    _require_audit_extra()
+    if command == "verify":
+        from engine.verify import render_verification, verify
+
+        report = verify(advisor)
+        if args.json:
+            _print_json(report.to_dict())
+        else:
+            sys.stdout.write(render_verification(report))
+        return EXIT_OK if report.ok else EXIT_FINDINGS
+    from engine.audit_report import build_audit, render_html, render_markdown
+    from engine.clinical_cases import load_clinical_cases
+    from engine.resources import bundled_knowledge_dir
+
+    folder = Path(args.knowledge) / "cases" if args.knowledge else bundled_knowledge_dir() / "cases"
+    cases = load_clinical_cases(folder, "knowledge/cases") if folder.is_dir() else []
+    audit = build_audit(advisor, cases)
+    text = render_html(audit) if args.format == "html" else render_markdown(audit)
+    try:
+        Path(args.output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{args.output}: cannot write: {exc.strerror}") from exc
+    print(f"wrote {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
 _COMMANDS = {
     "assess": _cmd_assess,
     "cases": _cmd_cases,
-    # audit commands
+    "explain": _cmd_explain,
+    "why-not": _cmd_why_not,
+    "rules": _cmd_rules,
     # batch commands
     # interview commands
 }

@@ -198,6 +198,25 @@ class Assessment:
             "notice": NOTICE,
         }
 
+    def explain(self) -> dict[str, Any]:
+        """The derivation trees of the triage, of each recommendation and of each withheld item.
+
+        Each tree runs from the concluding rule through the rules that derived
+        the findings it used, down to input facts.
+        """
+        return {
+            "triage": {"level": self.triage, "derivations": [d.to_dict() for d in self.triage_explanation]},
+            "recommendations": [
+                {"id": r.id, "category": r.category, "title": r.title, "derivations": [d.to_dict() for d in r.explanation]}
+                for r in self.recommendations
+            ],
+            "withheld": [
+                {"id": w.id, "title": w.title, "reason": w.reason, "derivations": [w.explanation.to_dict()]}
+                for w in self.withheld
+            ],
+            "unanswered_red_flags": list(self.unanswered_red_flags),
+        }
+
     def to_json(self, *, indent: int | None = 2) -> str:
         """The JSON contract as text (stable: the same case gives the same bytes)."""
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
