@@ -314,9 +314,10 @@ def _semantic_anomalies(kb: KnowledgeBase, sym: SymbolicKnowledgeBase) -> list[A
                     found.append(Anomaly("duplicate_rule", "warning", f"same condition and conclusions as rule '{big.id}'", (small.id, big.id), (_where(small), _where(big))))
                     continue
             found.append(Anomaly("subsumed_rule", "warning", f"whenever it fires, rule '{big.id}' fires with the same conclusions", (small.id, big.id), (_where(small), _where(big))))
+        own_withholds = {a.target for a in small.actions if a.kind == "withhold"}
         for action in small.actions:
-            if action.kind != "recommend":
-                continue
+            if action.kind != "recommend" or action.target in own_withholds:
+                continue  # a rule withholding its own recommendation is reported as self_conflict
             solver.push()
             solver.add(sym.fires[small.id], z3.Not(sym.withheld(action.target)))
             masked = solver.check() != z3.sat
