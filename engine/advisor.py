@@ -6,6 +6,7 @@ import threading
 from collections.abc import Mapping
 from importlib.abc import Traversable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .assessment import Assessment, assemble
 from .case import Case
@@ -13,6 +14,9 @@ from .compiler import CompiledKnowledgeBase, compile_knowledge_base
 from .loader import load_knowledge_base
 from .model import KnowledgeBase
 from .resources import bundled_knowledge_dir, bundled_rules_dir
+
+if TYPE_CHECKING:
+    from .session import Session
 
 __all__ = ["Advisor"]
 
@@ -72,6 +76,12 @@ class Advisor:
         if isinstance(facts, Case):
             return facts
         return Case.from_mapping(facts, self._compiled.kb, source=source)
+
+    def session(self) -> Session:
+        """An incremental session: set and clear facts one at a time on one live engine."""
+        from .session import Session
+
+        return Session(self)
 
     def assess(self, facts: Mapping[str, object] | Case) -> Assessment:
         """Assess one case: triage, recommendations, withheld items and explanations.

@@ -29,6 +29,7 @@ from .model import KnowledgeBase, triage_rank
 
 __all__ = [
     "REFERRAL_FOR_TRIAGE",
+    "assert_invariants",
     "assert_sound",
     "benign_cases",
     "cases",
@@ -144,6 +145,15 @@ def _invalid(draw: st.DrawFn, kb: KnowledgeBase) -> tuple[dict[str, Any], str]:
 def invalid_cases(kb: KnowledgeBase | None = None) -> st.SearchStrategy[tuple[dict[str, Any], str]]:
     """Invalid cases, each with the field that makes it invalid: ``(case, field)``."""
     return _invalid(kb or _default_kb())
+
+
+def assert_invariants(advisor: Any, case: Mapping[str, Any]) -> None:
+    """Every invariant in the knowledge base's ``invariants.yaml`` holds for this case."""
+    from .invariants import holds, load_invariants
+
+    result = advisor.assess(case)
+    broken = [inv.id for inv in load_invariants(advisor.knowledge_base) if not holds(inv, result)]
+    assert not broken, f"invariants violated for {dict(case)!r}: {broken}"
 
 
 def _walk(nodes: tuple[Derivation, ...]) -> list[Derivation]:

@@ -1,7 +1,8 @@
-"""Determinism and explanation soundness over generated cases."""
+"""Determinism, order independence, explanation soundness and invalid input."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -9,54 +10,57 @@ import sys
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import Advisor, CaseError
+from engine import CaseError
 from engine.testing import assert_sound, cases, invalid_cases
 
-ADVISOR = Advisor.default()
-KB = ADVISOR.knowledge_base
+
+@given(data=st.data())
+def test_same_case_same_json(spasm_advisor, data):
+    """The same case gives byte-identical JSON on a reused engine."""
+    case = data.draw(cases(spasm_advisor.knowledge_base))
+    first = spasm_advisor.assess(case).to_json()
+    assert spasm_advisor.assess(dict(case)).to_json() == first
 
 
-@given(cases(KB))
-def test_same_case_same_json(case):
-    """The same case gives byte-identical JSON, with a fresh advisor too."""
-    first = ADVISOR.assess(case).to_json()
-    assert ADVISOR.assess(dict(case)).to_json() == first
-
-
-@given(cases(KB), st.randoms())
-def test_fact_order_does_not_matter(case, rnd):
+@given(data=st.data())
+def test_fact_order_does_not_matter(spasm_advisor, data):
     """Declaring the facts in any order gives the same assessment."""
+    case = data.draw(cases(spasm_advisor.knowledge_base))
     items = list(case.items())
-    rnd.shuffle(items)
-    assert ADVISOR.assess(dict(items)).to_json() == ADVISOR.assess(case).to_json()
+    data.draw(st.randoms()).shuffle(items)
+    assert spasm_advisor.assess(dict(items)).to_json() == spasm_advisor.assess(case).to_json()
 
 
-@given(cases(KB))
-def test_explanations_are_sound(case):
-    """Explanations cite only fired rules and input or derived facts."""
-    assert_sound(ADVISOR.assess(case), KB)
+@given(data=st.data())
+def test_explanations_are_sound(spasm_advisor, data):
+    """Explanations cite only fired rules and input or derived facts; every recommendation has one."""
+    kb = spasm_advisor.knowledge_base
+    assert_sound(spasm_advisor.assess(data.draw(cases(kb))), kb)
 
 
-@given(invalid_cases(KB))
-def test_invalid_cases_rejected_with_field(invalid):
+@given(data=st.data())
+def test_invalid_cases_rejected_with_field(spasm_advisor, data):
     """Invalid cases raise CaseError naming the field, never another exception."""
-    case, field = invalid
+    case, field = data.draw(invalid_cases(spasm_advisor.knowledge_base))
     try:
-        ADVISOR.assess(case)
+        spasm_advisor.assess(case)
     except CaseError as exc:
         assert field in exc.fields
     else:
         raise AssertionError(f"accepted an invalid case: {case!r}")
 
 
-@settings(max_examples=5)
-@given(st.lists(cases(KB), min_size=5, max_size=5))
-def test_same_json_across_hash_seeds(batch):
+@settings(max_examples=3)
+@given(data=st.data())
+def test_same_json_across_hash_seeds(spasm_advisor, spasm_kb_path, data):
     """Across processes with different PYTHONHASHSEED, the JSON is byte-identical."""
-    import json
-
+    batch = data.draw(st.lists(cases(spasm_advisor.knowledge_base), min_size=5, max_size=5))
+    if spasm_kb_path is None:
+        make = "Advisor.default()"
+    else:
+        make = f"Advisor.from_paths({str(spasm_kb_path / 'rules')!r}, {str(spasm_kb_path / 'knowledge')!r})"
     code = (
-        "import json, sys; from engine import Advisor; a = Advisor.default(); "
+        f"import json, sys; from engine import Advisor; a = {make}; "
         "print('\\n'.join(a.assess(c).to_json(indent=None) for c in json.load(sys.stdin)))"
     )
     outputs = set()
@@ -66,4 +70,4 @@ def test_same_json_across_hash_seeds(batch):
                              text=True, env=env, check=True, cwd=os.path.dirname(__file__))
         outputs.add(out.stdout)
     assert len(outputs) == 1
-    assert outputs.pop().splitlines() == [ADVISOR.assess(c).to_json(indent=None) for c in batch]
+    assert outputs.pop().splitlines() == [spasm_advisor.assess(c).to_json(indent=None) for c in batch]
