@@ -5,6 +5,8 @@ three more atoms about the outcome:
 
 - ``triage OP LEVEL`` (e.g. ``triage >= urgent``, ``triage == emergency``);
 - ``recommends REC_ID``: the recommendation is given;
+- ``recommends any CATEGORY``: some recommendation of that category
+  (relief, therapy, referral) is given;
 - ``withholds REC_ID``: a rule withholds it.
 
 Each invariant has ``given`` (optional, default: every case) and ``require``.
@@ -35,13 +37,16 @@ from .conditions import (
     render,
 )
 from .errors import KnowledgeBaseError
-from .model import TRIAGE_LEVELS, KnowledgeBase, triage_rank
+from .model import CATEGORIES, TRIAGE_LEVELS, KnowledgeBase, triage_rank
 from .suggest import did_you_mean
 from .yamlfile import line_of
 
 __all__ = ["Invariant", "Outcome", "holds", "load_invariants"]
 
-_OUTCOME = re.compile(r"^\s*(?:(?P<verb>recommends|withholds)\s+(?P<rec>[a-z][a-z0-9_]*)|triage\s*(?P<op>==|!=|<=|>=|<|>)\s*(?P<level>[a-z_]+))\s*$")
+_OUTCOME = re.compile(
+    r"^\s*(?:(?P<verb>recommends|withholds)\s+(?:any\s+(?P<category>[a-z]+)|(?P<rec>[a-z][a-z0-9_]*))"
+    r"|triage\s*(?P<op>==|!=|<=|>=|<|>)\s*(?P<level>[a-z_]+))\s*$"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +94,12 @@ def _parse(raw: object, kb: KnowledgeBase, where: str) -> Any:
     if isinstance(raw, str):
         match = _OUTCOME.match(raw)
         if match:
+            if match["category"]:
+                category = match["category"]
+                if category not in CATEGORIES:
+                    raise ConditionSyntaxError(f"unknown category '{category}' (expected one of {', '.join(CATEGORIES)})")
+                members = tuple(r for r, spec in kb.recommendations.items() if spec.category == category)
+                return Any_(tuple(Outcome(match["verb"], r) for r in members)) if members else Outcome("none", category)
             if match["verb"]:
                 rec = match["rec"]
                 if rec not in kb.recommendations:
@@ -170,6 +181,8 @@ def _holds(cond: Any, assessment: Assessment, values: Mapping[str, Any], finding
                     "<=": actual <= wanted, ">": actual > wanted, ">=": actual >= wanted}[cond.op]
         if cond.kind == "recommends":
             return cond.target in assessment.recommendation_ids()
+        if cond.kind == "none":
+            return False
         return cond.target in assessment.withheld_ids()
     if isinstance(cond, All):
         parts = [_holds(c, assessment, values, findings) for c in cond.items]

@@ -138,7 +138,9 @@ def invariant_formula(sym: SymbolicKnowledgeBase, cond: Any, truth: bool = True)
     if cond is None:
         return z3.BoolVal(truth)
     if isinstance(cond, Outcome):
-        if cond.kind == "recommends":
+        if cond.kind == "none":
+            base = z3.BoolVal(False)
+        elif cond.kind == "recommends":
             base = sym.given(cond.target)
         elif cond.kind == "withholds":
             base = sym.withheld(cond.target)
