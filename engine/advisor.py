@@ -8,7 +8,7 @@ from importlib.abc import Traversable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .assessment import Assessment, assemble
+from .assessment import Assembler, Assessment
 from .case import Case
 from .compiler import CompiledKnowledgeBase, compile_knowledge_base
 from .loader import load_knowledge_base
@@ -17,6 +17,7 @@ from .resources import bundled_knowledge_dir, bundled_rules_dir
 
 if TYPE_CHECKING:
     from .session import Session
+    from .whynot import WhyNot
 
 __all__ = ["Advisor"]
 
@@ -38,6 +39,7 @@ class Advisor:
     def __init__(self, knowledge_base: KnowledgeBase) -> None:
         """Compile ``knowledge_base`` (see :meth:`default` and :meth:`from_paths`)."""
         self._compiled: CompiledKnowledgeBase = compile_knowledge_base(knowledge_base)
+        self._assembler = Assembler(knowledge_base)
         self._local = threading.local()
 
     @classmethod
@@ -77,6 +79,16 @@ class Advisor:
             return facts
         return Case.from_mapping(facts, self._compiled.kb, source=source)
 
+    def why_not(self, facts: Mapping[str, object] | Case, rec_id: str) -> WhyNot:
+        """Why a case did (not) get ``rec_id``: candidate rules, failed conditions, withholding rules.
+
+        With the ``audit`` extra installed, also the smallest change to the
+        case that would produce it.
+        """
+        from .whynot import why_not
+
+        return why_not(self, facts, rec_id)
+
     def session(self) -> Session:
         """An incremental session: set and clear facts one at a time on one live engine."""
         from .session import Session
@@ -96,4 +108,4 @@ class Advisor:
         values = {name: case.get(name) for name in self._compiled.fact_names}
         trace, findings = engine.run_case(values)
         fired = [self._compiled.branches[i] for i in trace]
-        return assemble(self._compiled.kb, case, fired, findings)
+        return self._assembler.assemble(case, fired, findings)

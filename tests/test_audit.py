@@ -123,6 +123,12 @@ def test_why_not_withheld_and_smallest_change(mini):
     assert answer.changes == (("on_anticoagulants", True, False),)
 
 
+def test_why_not_from_the_advisor(mini):
+    """advisor.why_not is the library entry point for why-not."""
+    assert mini.why_not({"numbness": True}, "rest").status == "not_recommended"
+    assert mini.why_not({}, "rest").status == "given"
+
+
 def test_why_not_failed_conditions_show_values(mini):
     """Failing conditions show the fact values that made them fail, 'unknown' where unanswered."""
     answer = why_not(mini, {"age": 30}, "see_doctor")
