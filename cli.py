@@ -101,10 +101,229 @@ def _add_audit_parsers(commands: argparse._SubParsersAction[argparse.ArgumentPar
 
 def _add_batch_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """batch."""
+    batch = commands.add_parser(
+        "batch", help="assess every case of a JSON Lines or CSV file; one output record per input record"
+    )
+    batch.add_argument("input", metavar="INPUT", help="cases: .jsonl (one JSON object a line) or .csv (header of fact names); '-' for stdin")
+    batch.add_argument("-o", "--output", metavar="OUTPUT", default="-", help="where to write the records (.jsonl or .csv; default: stdout)")
+    batch.add_argument("--input-format", choices=["jsonl", "csv"], help="input format (default: from INPUT's extension, else jsonl)")
+    batch.add_argument("--output-format", choices=["jsonl", "csv"], help="output format (default: from OUTPUT's extension, else jsonl)")
+    batch.add_argument("--workers", type=int, metavar="N", help="worker processes, each with its own engine (default: one per CPU)")
+    batch.add_argument("--resume", action="store_true", help="continue after the complete records already in OUTPUT")
+    shown = batch.add_mutually_exclusive_group()
+    shown.add_argument("--progress", action="store_true", default=None, help="show the progress bar even when stderr is not a terminal")
+    shown.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    _add_kb_options(batch)
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    import signal
+
+    from engine.batch import Batch, count_records, default_workers
+
+    if bool(args.rules) != bool(args.knowledge):
+        raise UsageError("--rules and --knowledge go together: give both folders")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {args.workers}")
+    batch = Batch(
+        args.input,
+        args.output,
+        in_format=args.input_format,
+        out_format=args.output_format,
+        rules=args.rules,
+        knowledge=args.knowledge,
+        workers=args.workers or default_workers(),
+        resume=args.resume,
+    )
+    bar = None
+    if not args.quiet and (args.progress or sys.stderr.isatty()):
+        from tqdm import tqdm
+
+        total = None if args.input == "-" else count_records(args.input, batch.in_format)
+        bar = tqdm(total=total, unit=" records", file=sys.stderr, dynamic_ncols=True, mininterval=0.5, smoothing=0.05)
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # A polite kill stops like Ctrl-C: after whole records, ready for --resume.
+    previous = signal.signal(signal.SIGTERM, stop)
+    interrupted = False
+    try:
+        summary = batch.run(bar.update if bar is not None else None)
+    except KeyboardInterrupt:
+        interrupted, summary = True, batch.summary
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if bar is not None:
+            bar.close()
+    if interrupted:
+        hint = "; run again with --resume to continue" if args.output != "-" else ""
+        print(f"spasm-advisor: interrupted after {summary.records:,} complete records{hint}", file=sys.stderr)
+        return 130
+    if not args.quiet:
+        earlier = f", {summary.resumed:,} of them from an earlier run" if summary.resumed else ""
+        levels = ", ".join(f"{level} {count:,}" for level, count in summary.levels())
+        print(
+            f"spasm-advisor batch: {summary.records:,} records{earlier}: {summary.assessed:,} assessed "
+            f"({levels}), {summary.errors:,} errors",
+            file=sys.stderr,
+        )
+    return EXIT_FINDINGS if summary.errors else EXIT_OK
 
 
 def _add_interview_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """interview and schema."""
+    """Interview and schema."""
+    interview = commands.add_parser(
+        "interview", help="answer questions instead of writing a case file; ends with the assess report"
+    )
+    interview.add_argument(
+        "--save",
+        metavar="CASE.yaml",
+        help="write the answers as a case file ('assess CASE.yaml' reproduces the report)",
+    )
+    _add_kb_options(interview)
+    schema = commands.add_parser(
+        "schema", help="print the JSON Schema of a case (input) or of assess --json (output)"
+    )
+    schema.add_argument("which", choices=["input", "output"], help="input: a case; output: an assessment")
+    _add_kb_options(schema)
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from engine.schema import input_schema, output_schema
+
+    kb = _load_advisor(args).knowledge_base
+    schema = input_schema(kb) if args.which == "input" else output_schema(kb)
+    print(json.dumps(schema, indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+def _check_save_target(name: str) -> Path:
+    """Refuse, before any question, a --save path that could not be written at the end."""
+    import os
+
+    path = Path(name)
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise UsageError(f"--save {name}: is a folder, not a file")
+    if not folder.is_dir():
+        raise UsageError(f"--save {name}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"--save {name}: not writable")
+    return path
+
+
+def _save_answers(path: Path, text: str) -> str | None:
+    """Write ``text`` to ``path`` atomically; return why it failed, or None."""
+    import os
+    import tempfile
+
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent if str(path.parent) else ".")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # as open() would have made it, not mkstemp's 0600
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
+def _interview_why(assessment: object) -> str:
+    """The answers behind the emergency triage, in words: 'saddle_anaesthesia = yes, ...'."""
+    facts: dict[str, object] = {}
+
+    def collect(node: object) -> None:
+        facts.update(dict(getattr(node, "facts", ())))
+        for child in getattr(node, "derived_from", ()):
+            collect(child)
+
+    titles = []
+    for node in getattr(assessment, "triage_explanation", ()):
+        titles.append(node.title)
+        collect(node)
+    said = ", ".join(f"{k} = {'yes' if v is True else 'no' if v is False else v}" for k, v in facts.items())
+    return "; ".join(titles) + (f" (your answers: {said})" if said else "")
+
+
+def _cmd_interview(args: argparse.Namespace) -> int:
+    import io
+    import textwrap
+
+    from engine.interview import AnswerError, Interview, answer_hint, case_yaml, help_text, parse_reply
+    from engine.report import render_text
+
+    advisor = _load_advisor(args)
+    save = _check_save_target(args.save) if args.save else None
+    if sys.stdin is None or sys.stdin.closed:
+        raise UsageError("interview reads the answers from standard input, which is closed")
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        sys.stdin.reconfigure(errors="replace")  # undecodable bytes become an invalid answer, not a crash
+    kb = advisor.knowledge_base
+    interview = Interview(kb)
+    print(
+        "Spasm Advisor interview. Answer each question with yes, no or don't know (dk); "
+        "'back' changes the previous answer, 'help' explains a question, Ctrl-C leaves.\n"
+        "General information, not medical advice: in an emergency call your local emergency number."
+    )
+    try:
+        while (spec := interview.current()) is not None:
+            number, left = len(interview.answers) + 1, interview.remaining()
+            print(f"\nQuestion {number} ({left} left at most): {spec.question}")
+            while True:
+                try:
+                    reply = parse_reply(spec, input(f"  [{answer_hint(spec)}] > "))
+                except AnswerError as exc:
+                    print(f"  {exc}")
+                    continue
+                if reply.kind == "help":
+                    print(textwrap.indent(help_text(spec), "  "))
+                    continue
+                break
+            if reply.kind == "back":
+                if interview.back() is None:
+                    print("  This is the first question: there is nothing to go back to.")
+                continue
+            interview.answer(spec.id, reply.value)
+    except (KeyboardInterrupt, EOFError) as exc:
+        interrupted = isinstance(exc, KeyboardInterrupt)
+        reason = "interrupted" if interrupted else "end of input before the interview finished"
+        note = ""
+        if save is not None and interview.answers:
+            failed = _save_answers(save, case_yaml(interview.answers, kb, complete=False))
+            count = len(interview.answers)
+            note = (
+                f"; could not save the answers to {save}: {failed}" if failed
+                else f"; the {count} answers so far are saved in {save}" if count > 1
+                else f"; the answer so far is saved in {save}"
+            )
+        print(f"\nspasm-advisor: {reason}: no report{note}", file=sys.stderr)
+        return 130 if interrupted else EXIT_FINDINGS
+
+    assessment = advisor.assess(interview.case())
+    print()
+    if interview.stopped_for_emergency:
+        print("EMERGENCY: your answers so far call for emergency care, so the questions stop here.")
+        print(textwrap.fill(f"Why: {_interview_why(assessment)}.", width=88, subsequent_indent="  "))
+        print()
+    sys.stdout.write(render_text(assessment))
+    if save is not None:
+        failed = _save_answers(save, case_yaml(interview.answers, kb))
+        if failed:
+            print(
+                f"spasm-advisor: error: cannot write {save}: {failed}; the case follows on standard output",
+                file=sys.stderr,
+            )
+            sys.stdout.write(case_yaml(interview.answers, kb))
+            return EXIT_USAGE
+        print(f"\nAnswers saved to {save}: 'spasm-advisor assess {save}' gives this report again.")
+    return EXIT_OK
 
 
 def _load_advisor(args: argparse.Namespace) -> Advisor:
@@ -118,17 +337,12 @@ def _load_advisor(args: argparse.Namespace) -> Advisor:
 
 
 def _read_case(name: str) -> object:
-    from engine.caseio import parse_case_text
-    from engine.errors import CaseError, CaseProblem
+    from engine.caseio import read_case_file, read_case_stream
 
+    # Both readers stop at the size limit, so /dev/zero or a huge pipe cannot fill memory.
     if name == "-":
-        return parse_case_text(sys.stdin.buffer.read(), "<stdin>")
-    path = Path(name)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise CaseError([CaseProblem("", f"cannot read case file: {exc.strerror or exc}")], source=name) from exc
-    return parse_case_text(data, name)
+        return read_case_stream(sys.stdin.buffer, "<stdin>")
+    return read_case_file(name)
 
 
 def _cmd_assess(args: argparse.Namespace) -> int:
@@ -281,7 +495,10 @@ _COMMANDS = {
     "why-not": _cmd_why_not,
     "rules": _cmd_rules,
     # batch commands
+    "batch": _cmd_batch,
     # interview commands
+    "interview": _cmd_interview,
+    "schema": _cmd_schema,
 }
 
 

@@ -1,4 +1,11 @@
-"""A case: the facts a person gave, validated against the fact vocabulary."""
+"""A case: the facts a person gave, validated against the fact vocabulary.
+
+Validation collects every problem before raising, each naming the field,
+the value given (shortened, so a huge or deeply nested value cannot blow up
+the message) and what was expected. Only exact types are accepted: ``true``
+is not a number, ``1`` and ``"yes"`` are not booleans, ``40.0`` is not an
+integer, and dates, binary data, lists and mappings are never a fact's value.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .conditions import Value
-from .errors import CaseError, CaseProblem
+from .errors import CaseError, CaseProblem, brief
 from .model import FactSpec, KnowledgeBase
 from .suggest import did_you_mean
 
@@ -23,20 +30,21 @@ def _problem_for(spec: FactSpec, value: Any) -> str | None:
         if isinstance(value, bool):
             return None
         hint = " (write true or false, not a string)" if isinstance(value, str) else ""
-        return f"{name}: expected true or false, got {value!r}{hint}"
+        return f"{name}: expected true or false, got {brief(value)}{hint}"
     if spec.type == "integer":
         if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and not math.isfinite(value):
-                return f"{name}: expected {spec.domain_text()}, got {value!r}"
-            return f"{name}: expected {spec.domain_text()}, got {value!r}"
+            hint = ""
+            if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+                hint = f" (write {int(value)} without a decimal point)"
+            return f"{name}: expected {spec.domain_text()}, got {brief(value)}{hint}"
         if spec.minimum is not None and value < spec.minimum:
-            return f"{name}: {value} is below the minimum {spec.minimum}"
+            return f"{name}: {brief(value)} is below the minimum {spec.minimum}"
         if spec.maximum is not None and value > spec.maximum:
-            return f"{name}: {value} is above the maximum {spec.maximum}"
+            return f"{name}: {brief(value)} is above the maximum {spec.maximum}"
         return None
     if isinstance(value, str) and value in spec.values:
         return None
-    return f"{name}: expected {spec.domain_text()}, got {value!r}"
+    return f"{name}: expected {spec.domain_text()}, got {brief(value)}"
 
 
 def validate_case(data: object, kb: KnowledgeBase, *, source: str | None = None) -> dict[str, Value]:
@@ -52,11 +60,14 @@ def validate_case(data: object, kb: KnowledgeBase, *, source: str | None = None)
     values: dict[str, Value] = {}
     for key, value in data.items():
         if not isinstance(key, str):
-            problems.append(CaseProblem(str(key), f"fact names are text, not {type(key).__name__} ({key!r})"))
+            text = f"fact names are text, not {type(key).__name__} ({brief(key)})"
+            problems.append(CaseProblem(brief(key), text))
             continue
         spec = kb.facts.get(key)
         if spec is None:
-            problems.append(CaseProblem(key, f"unknown fact '{key}'{did_you_mean(key, kb.facts)}"))
+            shown = key if len(key) <= 60 else key[:57] + "..."
+            hint = did_you_mean(key, kb.facts) if len(key) <= 60 and len(problems) < 50 else ""
+            problems.append(CaseProblem(shown, f"unknown fact '{shown}'{hint}"))
             continue
         if value is None:
             continue
@@ -99,6 +110,15 @@ class Case(Mapping[str, Value]):
 
     def __len__(self) -> int:
         return len(self._values)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value of ``key``, or ``default`` when it is unanswered."""
+        # Mapping.get goes through __getitem__ and a caught KeyError: slow for
+        # the many unanswered facts the engine asks about on every assessment.
+        return self._values.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._values
 
     def __repr__(self) -> str:
         return f"Case({dict(self._values)!r})"

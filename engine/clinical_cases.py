@@ -23,7 +23,7 @@ from .yamlfile import decode, load_yaml_text
 
 __all__ = ["ClinicalCase", "check_case", "load_clinical_cases"]
 
-_EXPECT_KEYS = ("triage", "recommend", "not_recommend", "withheld", "findings")
+_EXPECT_KEYS = ("triage", "recommend", "not_recommend", "withheld", "not_withheld", "findings", "not_findings", "warned", "not_warned")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,10 @@ class ClinicalCase:
     withheld: tuple[str, ...]
     findings: tuple[str, ...]
     path: str
+    not_withheld: tuple[str, ...] = ()
+    not_findings: tuple[str, ...] = ()
+    warned: tuple[str, ...] = ()
+    not_warned: tuple[str, ...] = ()
 
 
 def _names(doc: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
@@ -75,6 +79,10 @@ def _parse(data: Any, path: str) -> ClinicalCase:
         withheld=_names(expect, "withheld", path),
         findings=_names(expect, "findings", path),
         path=path,
+        not_withheld=_names(expect, "not_withheld", path),
+        not_findings=_names(expect, "not_findings", path),
+        warned=_names(expect, "warned", path),
+        not_warned=_names(expect, "not_warned", path),
     )
 
 
@@ -97,7 +105,7 @@ def check_case(advisor: Advisor, case: ClinicalCase) -> list[str]:
         return [f"the case does not validate: {exc}"]
     problems = []
     catalogue = advisor.knowledge_base.recommendations
-    for rec_id in (*case.recommend, *case.not_recommend, *case.withheld):
+    for rec_id in (*case.recommend, *case.not_recommend, *case.withheld, *case.not_withheld, *case.warned, *case.not_warned):
         if rec_id not in catalogue:
             problems.append(f"'{rec_id}' is not in the catalogue")
     if case.triage is not None and result.triage != case.triage:
@@ -116,7 +124,22 @@ def check_case(advisor: Advisor, case: ClinicalCase) -> list[str]:
     for rec_id in case.withheld:
         if rec_id not in withheld:
             problems.append(f"'{rec_id}' is not withheld")
+    for rec_id in case.not_withheld:
+        if rec_id in withheld:
+            rules = [w.rule for w in result.withheld if w.id == rec_id]
+            problems.append(f"'{rec_id}' is withheld (by {', '.join(rules)}) but must not be")
     for finding in case.findings:
         if finding not in result.findings:
             problems.append(f"finding '{finding}' is not derived")
+    for finding in case.not_findings:
+        if finding in result.findings:
+            problems.append(f"finding '{finding}' is derived but must not be")
+    warnings = {r.id: r.warnings for r in result.recommendations}
+    for rec_id in case.warned:
+        if not warnings.get(rec_id):
+            problems.append(f"'{rec_id}' is not given with a warning")
+    for rec_id in case.not_warned:
+        if warnings.get(rec_id):
+            rules = ", ".join(w.rule for w in warnings[rec_id])
+            problems.append(f"'{rec_id}' carries a warning (from {rules}) but must not")
     return problems

@@ -8,15 +8,90 @@ most resembles, so callers can catch either::
     └── CaseError (ValueError)            a case does not fit the fact vocabulary
 
 Each error carries where it happened (``path``, ``line``, ``field``) as
-attributes as well as in its one-line message.
+attributes as well as in its one-line message: control characters (a
+newline in a key, say) are escaped in the message, so it is always one line.
 """
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["CaseError", "CaseProblem", "EngineError", "KnowledgeBaseError"]
+__all__ = [
+    "MAX_LISTED_PROBLEMS",
+    "CaseError",
+    "CaseProblem",
+    "EngineError",
+    "KnowledgeBaseError",
+    "brief",
+    "one_line",
+]
+
+#: A :class:`CaseError` message lists at most this many problems, then says how many more.
+MAX_LISTED_PROBLEMS = 50
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks and other unprintable characters escaped, as ``repr`` would."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def brief(value: object, limit: int = 60) -> str:
+    """A short, safe ``repr`` of any value for a one-line message.
+
+    Never raises and never grows with the input: long texts and containers
+    are cut with ``...``, deep nesting is elided, integers too long to print
+    are described by their number of digits, dates and bytes are named.
+    """
+    try:
+        if isinstance(value, bool | float) or value is None:
+            return repr(value)
+        if isinstance(value, int):
+            digits = int(value.bit_length() * 0.30103)
+            text = repr(value) if value.bit_length() < 200 else f"an integer of about {digits} digits"
+        elif isinstance(value, datetime.datetime):
+            return f"the timestamp {value.isoformat()}"
+        elif isinstance(value, datetime.date):
+            return f"the date {value.isoformat()}"
+        elif isinstance(value, bytes | bytearray):
+            return f"binary data ({len(value):,} bytes)"
+        elif isinstance(value, str):
+            text = repr(value[: limit + 1])
+        else:
+            text = _bounded_repr(value, limit)
+    except Exception:  # a message must never fail
+        text = f"a {type(value).__name__}"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _bounded_repr(value: object, limit: int, depth: int = 0) -> str:
+    """``repr`` of containers that stops at ``limit`` characters or three levels."""
+    if isinstance(value, str | int | float | bool) or value is None:
+        return brief(value, limit)
+    if depth >= 3:
+        return "..."
+    if isinstance(value, dict):
+        parts, opener, closer = [], "{", "}"
+        for key, item in value.items():
+            parts.append(f"{_bounded_repr(key, limit, depth + 1)}: {_bounded_repr(item, limit, depth + 1)}")
+            if sum(map(len, parts)) > limit:
+                break
+    elif isinstance(value, list | tuple | set | frozenset):
+        if isinstance(value, list):
+            opener, closer = "[", "]"
+        else:
+            opener, closer = ("(", ")") if isinstance(value, tuple) else ("{", "}")
+        parts = []
+        for item in value:
+            parts.append(_bounded_repr(item, limit, depth + 1))
+            if sum(map(len, parts)) > limit:
+                break
+    else:
+        return repr(value)[: limit + 1]
+    return opener + ", ".join(parts) + closer
 
 
 class EngineError(Exception):
@@ -53,7 +128,7 @@ class KnowledgeBaseError(EngineError, ValueError):
             where = self.path if self.line is None else f"{self.path}:{self.line}"
         if self.rule_id is not None:
             where = f"{where}: rule '{self.rule_id}'" if where else f"rule '{self.rule_id}'"
-        return f"{where}: {self.detail}" if where else self.detail
+        return one_line(f"{where}: {self.detail}" if where else self.detail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +152,11 @@ class CaseError(EngineError, ValueError):
     def __init__(self, problems: Sequence[CaseProblem], *, source: str | None = None) -> None:
         self.problems = tuple(problems)
         self.source = source
-        text = "; ".join(p.message for p in self.problems) or "invalid case"
-        super().__init__(f"{source}: {text}" if source else text)
+        listed = [p.message for p in self.problems[:MAX_LISTED_PROBLEMS]]
+        if len(self.problems) > MAX_LISTED_PROBLEMS:
+            listed.append(f"and {len(self.problems) - MAX_LISTED_PROBLEMS:,} more problems")
+        text = "; ".join(listed) or "invalid case"
+        super().__init__(one_line(f"{source}: {text}" if source else text))
 
     @property
     def fields(self) -> tuple[str, ...]:

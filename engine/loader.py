@@ -5,6 +5,12 @@ the line and, for rules, the rule id. Checks include: unknown keys, wrong
 types, duplicate ids, references to unknown facts, findings, catalogue ids or
 sources, comparisons that do not fit a fact's type, and findings that depend
 on their own absence (rules that cannot be stratified).
+
+Hostile files are bounded: besides the YAML limits of :mod:`engine.yamlfile`
+(size, number of values, nesting, no aliases), a condition's text is at most
+:data:`MAX_CONDITION_TEXT` characters and its disjunctive normal form at most
+:data:`MAX_BRANCHES` branches, so no rule can make loading slow or large.
+Values quoted in messages are shortened.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from .conditions import (
     parse_condition,
     to_dnf,
 )
-from .errors import KnowledgeBaseError
+from .errors import KnowledgeBaseError, brief
 from .model import (
     CATEGORIES,
     EVIDENCE_LEVELS,
@@ -50,9 +56,30 @@ from .model import (
     Source,
 )
 from .suggest import did_you_mean
-from .yamlfile import decode, line_of, load_yaml_text
+from .yamlfile import MAX_FILE_BYTES, decode, line_of, load_yaml_text
 
-__all__ = ["load_knowledge_base"]
+__all__ = ["MAX_BRANCHES", "MAX_CONDITION_TEXT", "load_knowledge_base"]
+
+#: Longest condition atom (``age >= 50``) in characters.
+MAX_CONDITION_TEXT = 200
+#: Most branches a rule's condition may have in disjunctive normal form.
+MAX_BRANCHES = 256
+
+
+def _kind(value: object) -> str:
+    """The YAML name of a value's type, for messages."""
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, datetime.date):
+        return "a date"
+    names = {int: "a number", float: "a number", str: "text", bytes: "binary data"}
+    return names.get(type(value), type(value).__name__)
 
 KNOWLEDGE_FILES = ("facts.yaml", "recommendations.yaml", "sources.yaml")
 
@@ -75,20 +102,22 @@ class _Doc:
 
 def _read(entry: Traversable, name: str) -> tuple[_Doc, bytes]:
     try:
-        data = entry.read_bytes()
+        with entry.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)  # never more than the limit, even from a huge file
     except OSError as exc:
         raise KnowledgeBaseError(f"cannot read file: {exc.strerror or exc}", path=name) from exc
     doc = _Doc(name, load_yaml_text(decode(data, name), name))
     if not isinstance(doc.data, Mapping):
         raise doc.error("expected a mapping with 'version' at the top of the file")
-    if doc.data.get("version") != 1:
+    version = doc.data.get("version")
+    if type(version) is not int or version != 1:
         raise doc.error("expected 'version: 1' at the top of the file", doc.data, key="version")
     return doc, data
 
 
 def _mapping(doc: _Doc, value: object, what: str, rule_id: str | None = None) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise doc.error(f"{what} must be a mapping, not {type(value).__name__}", value, rule_id=rule_id)
+        raise doc.error(f"{what} must be a mapping, not {_kind(value)}", value, rule_id=rule_id)
     return value
 
 
@@ -99,7 +128,7 @@ def _list(doc: _Doc, parent: Mapping[str, Any], key: str, *, required: bool = Tr
         return []
     value = parent[key]
     if not isinstance(value, list):
-        raise doc.error(f"'{key}' must be a list, not {type(value).__name__}", parent, key=key, rule_id=rule_id)
+        raise doc.error(f"'{key}' must be a list, not {_kind(value)}", parent, key=key, rule_id=rule_id)
     return value
 
 
@@ -107,7 +136,9 @@ def _check_keys(doc: _Doc, node: Mapping[str, Any], required: Iterable[str], opt
     allowed = set(required) | set(optional)
     for key in node:
         if key not in allowed:
-            raise doc.error(f"unknown key '{key}' in {what}{did_you_mean(key, allowed)}", node, key=key, rule_id=rule_id)
+            shown = key if len(key) <= 60 else key[:57] + "..."
+            hint = did_you_mean(shown, allowed)
+            raise doc.error(f"unknown key '{shown}' in {what}{hint}", node, key=key, rule_id=rule_id)
     for key in required:
         if key not in node:
             raise doc.error(f"{what} is missing '{key}'", node, rule_id=rule_id)
@@ -120,7 +151,7 @@ def _text(doc: _Doc, node: Mapping[str, Any], key: str, *, rule_id: str | None =
     if isinstance(value, datetime.date):
         return value.isoformat()
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise doc.error(f"'{key}' must be text, not {type(value).__name__}", node, key=key, rule_id=rule_id)
+        raise doc.error(f"'{key}' must be text, not {_kind(value)}", node, key=key, rule_id=rule_id)
     text = str(value).strip()
     if not text and not optional:
         raise doc.error(f"'{key}' must not be empty", node, key=key, rule_id=rule_id)
@@ -130,7 +161,8 @@ def _text(doc: _Doc, node: Mapping[str, Any], key: str, *, rule_id: str | None =
 def _ident(doc: _Doc, node: Mapping[str, Any], key: str = "id", rule_id: str | None = None) -> str:
     value = node.get(key)
     if not isinstance(value, str) or not value.replace("_", "a").isalnum() or not value[:1].isalpha() or value != value.lower():
-        raise doc.error(f"'{key}' must be a snake_case identifier, got {value!r}", node, key=key, rule_id=rule_id)
+        detail = f"'{key}' must be a snake_case identifier, got {brief(value)}"
+        raise doc.error(detail, node, key=key, rule_id=rule_id)
     return value
 
 
@@ -138,7 +170,9 @@ def _choice(doc: _Doc, node: Mapping[str, Any], key: str, choices: Iterable[str]
     value = node.get(key, default)
     options = tuple(choices)
     if value not in options:
-        raise doc.error(f"'{key}' must be one of {', '.join(options)}, got {value!r}{did_you_mean(str(value), options)}", node, key=key, rule_id=rule_id)
+        hint = did_you_mean(value, options) if isinstance(value, str) and len(value) <= 60 else ""
+        detail = f"'{key}' must be one of {', '.join(options)}, got {brief(value)}{hint}"
+        raise doc.error(detail, node, key=key, rule_id=rule_id)
     return str(value)
 
 
@@ -176,7 +210,9 @@ def _load_sources(doc: _Doc) -> dict[str, Source]:
 
 def _source_id(doc: _Doc, node: object, value: object, sources: Mapping[str, Source], rule_id: str | None = None, key: str | None = None) -> str:
     if not isinstance(value, str) or value not in sources:
-        raise doc.error(f"unknown source '{value}'{did_you_mean(str(value), sources)}", node, key=key, rule_id=rule_id)
+        hint = did_you_mean(value, sources) if isinstance(value, str) and len(value) <= 60 else ""
+        shown = value if isinstance(value, str) and len(value) <= 60 else brief(value)
+        raise doc.error(f"unknown source '{shown}'{hint}", node, key=key, rule_id=rule_id)
     return value
 
 
@@ -338,7 +374,9 @@ def _parse_actions(doc: _Doc, node: Mapping[str, Any], rule_id: str, catalogue: 
         _check_keys(doc, act, [kind] + ([text_key] if text_key else []), [], f"a '{kind}' action", rule_id)
         target = act[kind]
         if not isinstance(target, str):
-            raise doc.error(f"'{kind}' takes a name, not {type(target).__name__}", act, key=kind, rule_id=rule_id)
+            raise doc.error(f"'{kind}' takes a name, not {_kind(target)}", act, key=kind, rule_id=rule_id)
+        if kind == "derive":
+            _ident(doc, act, "derive", rule_id)
         if kind == "triage" and target not in TRIAGE_LEVELS:
             raise doc.error(f"unknown triage level '{target}' (expected one of {', '.join(TRIAGE_LEVELS)}){did_you_mean(target, TRIAGE_LEVELS)}", act, key=kind, rule_id=rule_id)
         if kind in ("recommend", "withhold", "caution") and target not in catalogue:
@@ -403,16 +441,30 @@ def _load_rule_files(docs: list[_Doc], facts: Mapping[str, FactSpec], catalogue:
     clash = findings & set(facts)
     if clash:
         name = sorted(clash)[0]
-        raise KnowledgeBaseError(f"finding '{name}' has the same name as a fact")
+        for doc, node, _ in raw_rules:
+            for action in node.get("then") or ():
+                if isinstance(action, Mapping) and action.get("derive") == name:
+                    raise doc.error(
+                        f"derives '{name}', which is already a fact "
+                        f"(defined at {facts[name].path}:{facts[name].line})",
+                        action, rule_id=node["id"],
+                    )
 
     rules: list[RuleSpec] = []
     for doc, node, base in raw_rules:
         rule_id = node["id"]
+        _check_condition_shape(doc, node, rule_id)
         try:
             parsed = parse_condition(node["when"])
         except ConditionSyntaxError as exc:
             raise doc.error(f"in 'when': {exc}", node, key="when", rule_id=rule_id) from exc
         resolved = _resolve(parsed, doc, node, rule_id, facts, findings)
+        branches = _dnf_size(negation_normal_form(resolved))
+        if branches > MAX_BRANCHES:
+            raise doc.error(
+                f"the condition has {brief(branches)} branches when expanded (the limit is {MAX_BRANCHES}): "
+                "split the rule", node, key="when", rule_id=rule_id,
+            )
         actions = _parse_actions(doc, node, rule_id, catalogue)
         rules.append(RuleSpec(
             id=rule_id,
@@ -428,6 +480,42 @@ def _load_rule_files(docs: list[_Doc], facts: Mapping[str, FactSpec], catalogue:
             line=line_of(node, 0) or 0,
         ))
     return _stratify(rules)
+
+
+def _check_condition_shape(doc: _Doc, node: Mapping[str, Any], rule_id: str) -> None:
+    """Reject condition text that is too long or values of the wrong kind before parsing."""
+    stack = [node.get("when")]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if len(item) > MAX_CONDITION_TEXT:
+                raise doc.error(
+                    f"in 'when': condition text of {len(item):,} characters "
+                    f"(the limit is {MAX_CONDITION_TEXT})",
+                    node, key="when", rule_id=rule_id,
+                )
+        elif isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        else:
+            raise doc.error(
+                f"in 'when': a condition is text or a mapping of all/any/not, "
+                f"not {_kind(item)} ({brief(item)})",
+                node, key="when", rule_id=rule_id,
+            )
+
+
+def _dnf_size(cond: Condition) -> int:
+    """How many branches ``to_dnf`` would make of an NNF condition, without making them."""
+    if isinstance(cond, Any_):
+        return sum(_dnf_size(item) for item in cond.items)
+    if isinstance(cond, All):
+        size = 1
+        for item in cond.items:
+            size = min(size * _dnf_size(item), 10**9)  # stays small to print, still over the limit
+        return size
+    return 1
 
 
 def _reaches(graph: dict[str, set[str]], start: str, goal: str) -> bool:

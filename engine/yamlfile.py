@@ -3,9 +3,14 @@
 Only YAML's safe subset is read. On top of ``yaml.SafeLoader`` this rejects
 what a knowledge base never needs and an attacker could use: aliases (the
 "billion laughs" bomb), duplicate keys (the second silently wins in PyYAML),
-files over a size limit, and bytes that are not UTF-8. Mappings and lists
-come back as :class:`LocatedDict` / :class:`LocatedList`, which remember the
-line they start on so that later errors can name it.
+files over a size limit, documents with more than :data:`MAX_NODES` values
+or nested deeper than :data:`MAX_DEPTH` levels (bounded time and stack), and
+bytes that are not UTF-8. Scalars PyYAML cannot construct (``2020-13-45``,
+``!!int abc``, a 5,000-digit number) and characters YAML forbids are
+reported like any other syntax error. Every failure is a
+:class:`~engine.errors.KnowledgeBaseError` with file and line. Mappings and
+lists come back as :class:`LocatedDict` / :class:`LocatedList`, which
+remember the line they start on so that later errors can name it.
 """
 
 from __future__ import annotations
@@ -15,11 +20,28 @@ from typing import Any
 
 import yaml
 
-from .errors import KnowledgeBaseError
+from .errors import KnowledgeBaseError, brief
 
-__all__ = ["MAX_FILE_BYTES", "LocatedDict", "LocatedList", "line_of", "load_yaml_text", "read_yaml_file"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_FILE_BYTES",
+    "MAX_NODES",
+    "LocatedDict",
+    "LocatedList",
+    "line_of",
+    "load_yaml_text",
+    "read_yaml_file",
+]
 
+#: Largest file read, in bytes.
 MAX_FILE_BYTES = 2_000_000
+#: Most values (scalars, mappings and lists) in one document.
+MAX_NODES = 100_000
+#: Deepest nesting of mappings and lists in one document.
+MAX_DEPTH = 64
+
+# Exceptions PyYAML's constructors raise for values they cannot build.
+_CONSTRUCT_ERRORS = (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError)
 
 
 class LocatedDict(dict[str, Any]):
@@ -43,15 +65,51 @@ def line_of(value: object, default: int | None = None) -> int | None:
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader without aliases or duplicate keys, building located containers."""
+    """SafeLoader without aliases or duplicate keys, with size limits, building located containers."""
+
+    max_nodes = MAX_NODES
+    max_depth = MAX_DEPTH
+    _nodes = 0
+    _depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+        event: Any = self.peek_event()  # type: ignore[no-untyped-call]
+        mark: Any = event.start_mark
+        if isinstance(event, yaml.AliasEvent):
+            raise yaml.MarkedYAMLError(problem="aliases (*name) are not allowed", problem_mark=mark)
+        self._nodes += 1
+        if self._nodes > self.max_nodes:
             raise yaml.MarkedYAMLError(
-                problem="aliases (*name) are not allowed", problem_mark=event.start_mark
+                problem=f"too many values (the limit is {self.max_nodes:,})", problem_mark=mark
             )
-        return super().compose_node(parent, index)
+        if self._depth >= self.max_depth:
+            raise yaml.MarkedYAMLError(
+                problem=f"nested too deeply (the limit is {self.max_depth} levels)",
+                problem_mark=mark,
+            )
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except yaml.YAMLError:
+            raise
+        except _CONSTRUCT_ERRORS as exc:
+            kind = str(node.tag).rsplit(":", 1)[-1]
+            detail = str(exc)
+            if "sys.set_int_max_str_digits" in detail:
+                detail = "too many digits"
+            elif not (kind == "timestamp" and isinstance(exc, ValueError)) or len(detail) > 80:
+                detail = ""  # the library's own wording would only confuse
+            value = brief(node.value) if isinstance(node, yaml.ScalarNode) else f"this {kind}"
+            problem = f"cannot read {value} as {'a' if kind[:1] not in 'aeiou' else 'an'} {kind}"
+            raise yaml.MarkedYAMLError(
+                problem=problem + (f" ({detail})" if detail else ""), problem_mark=node.start_mark
+            ) from exc
 
     def construct_located_mapping(self, node: yaml.MappingNode) -> LocatedDict:
         self.flatten_mapping(node)
@@ -61,8 +119,10 @@ class _Loader(yaml.SafeLoader):
         for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=True)
             if not isinstance(key, str):
+                names = {LocatedDict: "mapping", LocatedList: "list", type(None): "null"}
+                kind = names.get(type(key), type(key).__name__)
                 raise yaml.MarkedYAMLError(
-                    problem=f"keys must be strings, not {type(key).__name__} ({key!r})",
+                    problem=f"keys must be strings, not {kind} ({brief(key)})",
                     problem_mark=key_node.start_mark,
                 )
             if key in result:
@@ -84,19 +144,43 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _Loader.
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _Loader.construct_located_sequence)
 
 
-def load_yaml_text(text: str, path: str) -> Any:
-    """Parse YAML text safely; errors become :class:`KnowledgeBaseError` with file:line."""
+def load_yaml_text(text: str, path: str, *, max_nodes: int = MAX_NODES, max_depth: int = MAX_DEPTH) -> Any:
+    """Parse YAML text safely; errors become :class:`KnowledgeBaseError` with file:line.
+
+    ``max_nodes`` and ``max_depth`` bound the work one document can cause.
+    """
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    loader: _Loader | None = None
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 (_Loader derives from SafeLoader)
+        loader = _Loader(text)  # checks for forbidden characters
+        loader.max_nodes, loader.max_depth = max_nodes, max_depth
+        return loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "malformed YAML"
+        if problem.startswith("but ") and exc.context:
+            problem = f"{exc.context}, {problem}"
         raise KnowledgeBaseError(f"invalid YAML: {problem}", path=path, line=line) from exc
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise KnowledgeBaseError(
+            f"invalid YAML: character U+{exc.character:04X} is not allowed in YAML text"
+            if isinstance(exc.character, int)
+            else f"invalid YAML: {exc.reason}",
+            path=path,
+            line=line,
+        ) from exc
     except yaml.YAMLError as exc:
-        raise KnowledgeBaseError(f"invalid YAML: {exc}", path=path) from exc
+        raise KnowledgeBaseError(f"invalid YAML: {brief(str(exc), 200)}", path=path) from exc
     except RecursionError as exc:
         raise KnowledgeBaseError("invalid YAML: nested too deeply", path=path) from exc
+    except _CONSTRUCT_ERRORS as exc:  # anything PyYAML lets escape outside a constructor
+        raise KnowledgeBaseError(f"invalid YAML: {brief(str(exc), 120)}", path=path) from exc
+    finally:
+        if loader is not None:
+            loader.dispose()
 
 
 def decode(data: bytes, path: str) -> str:

@@ -1,0 +1,226 @@
+"""spasm-advisor interview, driven as a person would: through a pseudo-terminal (pexpect)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pexpect = pytest.importorskip("pexpect")
+
+QUESTION = re.compile(r"Question (\d+) \((\d+) left at most\): ([^\r\n]*)\r?\n")
+PROMPT = r"\] > "
+
+
+def _script() -> str:
+    candidate = Path(sys.executable).parent / "spasm-advisor"
+    found = str(candidate) if candidate.exists() else shutil.which("spasm-advisor")
+    assert found, "the spasm-advisor console script is not installed"
+    return found
+
+
+def spawn(*args: str, cwd: Path | None = None):
+    """Start the installed program on a pseudo-terminal, wide enough that nothing wraps."""
+    child = pexpect.spawn(
+        _script(), ["interview", *args], encoding="utf-8", timeout=30, dimensions=(60, 400), cwd=cwd
+    )
+    child.delaybeforesend = None
+    return child
+
+
+def finish(child) -> tuple[str, int | None]:
+    """Read to the end; return everything printed since the last expect and the exit status."""
+    child.expect(pexpect.EOF)
+    rest = child.before
+    child.close()
+    return rest, child.exitstatus
+
+
+def next_question(child) -> tuple[int, int, str]:
+    """Wait for the next question and its prompt; return its number, how many are left and its text."""
+    child.expect(QUESTION)
+    number, left, text = int(child.match.group(1)), int(child.match.group(2)), child.match.group(3)
+    child.expect(PROMPT)
+    return number, left, text
+
+
+@pytest.fixture(scope="module", name="questions")
+def _questions(advisor):
+    """Question text -> fact, for the bundled knowledge base."""
+    return {spec.question: spec for spec in advisor.knowledge_base.facts.values()}
+
+
+def _normalise(text: str) -> str:
+    return text.replace("\r\n", "\n")
+
+
+def test_ces_answer_stops_early_with_emergency_first(questions):
+    """A yes to the first question (a CES sign) stops the interview and shows the emergency advice and why."""
+    child = spawn()
+    number, left, text = next_question(child)
+    assert number == 1
+    assert questions[text].id in {
+        "saddle_anaesthesia",
+        "bladder_or_bowel_dysfunction",
+        "bilateral_leg_symptoms",
+    }
+    assert left == len(questions)
+    child.sendline("yes")
+    child.expect("EMERGENCY: your answers so far call for emergency care, so the questions stop here")
+    child.expect(r"\r\nWhy: ")
+    child.expect("Triage: emergency")
+    rest, status = finish(child)
+    assert status == 0
+    assert "Question 2" not in rest
+    assert "[emergency_care]" in rest
+
+
+def test_benign_case_to_the_end_and_saved_case_reproduces_report(tmp_path, questions):
+    """A benign interview runs to the end, skips what cannot matter, and --save gives back the same report."""
+    plan = {
+        "age": "35",
+        "duration_days": "3",
+        "pain_severity": "4",
+        "posture": "poor",
+        "muscle_tightness": "yes",
+    }
+    saved = tmp_path / "answers.yaml"
+    child = spawn("--save", str(saved))
+    asked, lefts = [], []
+    while True:
+        index = child.expect([QUESTION, "Triage: "])
+        if index == 1:
+            break
+        number, left, text = int(child.match.group(1)), int(child.match.group(2)), child.match.group(3)
+        child.expect(PROMPT)
+        spec = questions[text]
+        assert number == len(asked) + 1
+        asked.append(spec.id)
+        lefts.append(left)
+        child.sendline(plan.get(spec.id, "no" if spec.type == "boolean" else "dk"))
+    report_start = "Triage: " + child.readline()
+    rest, status = finish(child)
+    assert status == 0
+    assert "EMERGENCY" not in rest
+    assert lefts == sorted(lefts, reverse=True)
+    assert len(asked) < len(questions)  # some questions were skipped
+    assert lefts[-1] == 1
+    assert f"Answers saved to {saved}" in rest
+    report = _normalise(report_start + rest.split("\r\nAnswers saved to")[0])
+    again = subprocess.run([_script(), "assess", str(saved)], capture_output=True, text=True, check=False)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == report.strip()
+    text = saved.read_text()
+    assert "age: 35" in text
+    assert "posture: poor" in text
+
+
+def test_invalid_answers_are_explained_and_asked_again(questions):
+    """Wrong answers (text for yes/no, words or out-of-range numbers) are explained; the question repeats."""
+    child = spawn()
+    _, _, text = next_question(child)
+    child.sendline("maybe")
+    child.expect("'maybe' is not an answer here: answer yes, no or don't know.")
+    child.expect(PROMPT)
+    child.sendline("")
+    child.expect("Please type an answer")
+    child.expect(PROMPT)
+    child.sendline("help")
+    child.expect("'don't know' \\(or dk, \\?, skip\\) leaves it unknown, never 'no'")
+    child.expect(PROMPT)
+    # Answer no to every red flag until the first number question.
+    spec = questions[text]
+    while spec.type != "integer":
+        child.sendline("no")
+        _, _, text = next_question(child)
+        spec = questions[text]
+    child.sendline("forty")
+    child.expect("'forty' is not a whole number")
+    child.expect(PROMPT)
+    child.sendline(str((spec.maximum or 10_000_000) + 1))
+    child.expect("is above the maximum")
+    child.expect(PROMPT)
+    child.sendline("-3")
+    child.expect("is below the minimum")
+    child.expect(PROMPT)
+    child.sendline("dk")
+    _, _, after = next_question(child)
+    assert questions[after].id != spec.id
+    child.sendintr()
+    _, status = finish(child)
+    assert status == 130
+
+
+def test_back_revisits_the_previous_question(questions):
+    """'back' asks the previous question again, and the new answer replaces the old one."""
+    child = spawn()
+    _, _, first = next_question(child)
+    child.sendline("back")
+    child.expect("This is the first question: there is nothing to go back to.")
+    child.expect(QUESTION)
+    assert child.match.group(3) == first
+    child.expect(PROMPT)
+    child.sendline("no")
+    number, _, second = next_question(child)
+    assert number == 2
+    assert second != first
+    child.sendline("back")
+    number, _, again = next_question(child)
+    assert (number, again) == (1, first)
+    child.sendline("yes")  # a CES sign: the changed answer now stops the interview
+    child.expect("EMERGENCY")
+    _, status = finish(child)
+    assert status == 0
+
+
+def test_ctrl_c_leaves_cleanly_with_130(tmp_path):
+    """Ctrl-C leaves with a short message and exit 130, no traceback; --save keeps the answers so far."""
+    saved = tmp_path / "partial.yaml"
+    child = spawn("--save", str(saved))
+    next_question(child)
+    child.sendline("no")
+    next_question(child)
+    child.sendintr()
+    rest, status = finish(child)
+    assert status == 130
+    assert "interrupted: no report" in rest
+    assert "Traceback" not in rest
+    assert "the answer so far is saved in" in rest
+    assert "was not finished" in saved.read_text()
+    assert saved.read_text().rstrip().endswith(": false")
+
+
+def test_end_of_input_leaves_cleanly_with_1():
+    """End of input (Ctrl-D) leaves with a short message and exit 1, no traceback."""
+    child = spawn()
+    next_question(child)
+    child.sendeof()
+    rest, status = finish(child)
+    assert status == 1
+    assert "end of input before the interview finished: no report" in rest
+    assert "Traceback" not in rest
+
+
+def test_garbage_bytes_are_a_wrong_answer():
+    """Bytes that are not UTF-8 are treated as a wrong answer, not a crash."""
+    child = spawn()
+    next_question(child)
+    child.send(b"\xff\xfe\x80garbage\r".decode("latin-1"))
+    child.expect("is not an answer here")
+    child.expect(PROMPT)
+    child.sendeof()
+    _, status = finish(child)
+    assert status == 1
+
+
+def test_save_target_checked_before_any_question(tmp_path):
+    """An unwritable --save path is refused at once (exit 2), so no answers are typed in vain."""
+    child = spawn("--save", str(tmp_path / "missing" / "case.yaml"))
+    rest, status = finish(child)
+    assert status == 2
+    assert "does not exist" in rest
+    assert "Question" not in rest

@@ -1,0 +1,315 @@
+"""The interview logic: order from the rules, sound skipping, early emergency stop, answers, back."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine import CaseError
+from engine.caseio import parse_case_text
+from engine.interview import (
+    AnswerError,
+    Interview,
+    case_yaml,
+    emergency_distance,
+    parse_reply,
+    question_order,
+    relevant_facts,
+)
+from engine.testing import cases, fact_values, thresholds
+
+CES_SIGNS = {"saddle_anaesthesia", "bladder_or_bowel_dysfunction", "bilateral_leg_symptoms"}
+
+
+def _outcome(advisor, case):
+    """What a skipped question must not change: the rules that fire and the unanswered red flags."""
+    result = advisor.assess(case)
+    return frozenset(result.fired_rules), result.unanswered_red_flags
+
+
+def _values(kb, name):
+    """Every answer worth trying for one fact, "don't know" included."""
+    spec = kb.facts[name]
+    if spec.type == "boolean":
+        return [None, True, False]
+    if spec.type == "enum":
+        return [None, *spec.values]
+    low = spec.minimum if spec.minimum is not None else 0
+    high = spec.maximum if spec.maximum is not None else 10_000
+    near = {v for t in thresholds(kb).get(name, ()) for v in (t - 1, t, t + 1)} | {low, high}
+    return [None, *sorted(v for v in near if low <= v <= high)]
+
+
+# --- order -------------------------------------------------------------------
+
+
+def test_ces_signs_are_asked_first(advisor):
+    """The three cauda equina signs, each an emergency on its own, open the questionnaire."""
+    order = question_order(advisor.knowledge_base)
+    assert set(order[:3]) == CES_SIGNS
+
+
+def test_order_follows_the_clinical_groups(advisor):
+    """Red flags, then course and severity, then signs and causes, then cautions and preferences."""
+    kb = advisor.knowledge_base
+    order = question_order(kb)
+    assert sorted(order) == sorted(kb.facts)
+    group = {
+        "red_flag": 0,
+        "context": 1,
+        "sign": 2,
+        "cause": 2,
+        "condition": 2,
+        "caution": 3,
+        "preference": 3,
+    }
+    ranks = [group[kb.facts[name].role] for name in order]
+    assert ranks == sorted(ranks)
+
+
+def test_emergency_distance_is_derived_from_the_rules(advisor):
+    """Each CES sign alone makes an emergency; weakness needs one more answer; night pain none."""
+    distance = emergency_distance(advisor.knowledge_base)
+    assert {name for name, d in distance.items() if d == 1} == CES_SIGNS
+    assert distance["weakness"] == 2
+    assert "night_pain" not in distance
+
+
+def test_emergency_facts_lead_the_red_flags(advisor):
+    """Among red flags, those that can lead to an emergency come before those that cannot."""
+    kb = advisor.knowledge_base
+    distance = emergency_distance(kb)
+    flags = [name for name in question_order(kb) if kb.facts[name].is_red_flag]
+    reach = [distance.get(name, 99) for name in flags]
+    assert reach == sorted(reach)
+
+
+# --- stopping and skipping ---------------------------------------------------
+
+
+def test_ces_sign_stops_the_interview(advisor):
+    """A yes to the first CES sign ends the interview at once, with the emergency rule named."""
+    interview = Interview(advisor.knowledge_base)
+    first = interview.current()
+    assert first is not None
+    assert first.id in CES_SIGNS
+    interview.answer(first.id, True)
+    assert interview.stopped_for_emergency
+    assert interview.current() is None
+    assert interview.remaining() == 0
+    assert "ces_emergency" in [rule.id for rule in interview.emergency_rules]
+    assert advisor.assess(interview.case()).triage == "emergency"
+
+
+def test_urgent_red_flag_does_not_skip_the_other_red_flags(advisor):
+    """After a red flag raises the triage to urgent, every other red flag is still asked."""
+    kb = advisor.knowledge_base
+    relevant = relevant_facts(kb, {"fever": True})
+    assert set(kb.red_flags()) - {"fever"} <= relevant
+
+
+def test_no_answers_means_every_question_is_relevant(advisor):
+    """Before any answer, every fact could change the result."""
+    kb = advisor.knowledge_base
+    assert relevant_facts(kb, {}) == frozenset(kb.facts)
+
+
+def test_follow_up_skipped_when_its_branch_is_falsified(advisor):
+    """'Is it improving?' matters only after four weeks: a short episode skips it."""
+    kb = advisor.knowledge_base
+    assert "improving" in relevant_facts(kb, {"duration_days": 60})
+    assert "improving" not in relevant_facts(kb, {"duration_days": 3})
+
+
+def test_dont_know_is_an_answer_not_a_skip(advisor):
+    """A fact answered don't know is no longer asked, and the case leaves it unknown."""
+    interview = Interview(advisor.knowledge_base)
+    first = interview.current()
+    interview.answer(first.id, None)
+    assert first.id not in interview.relevant()
+    assert interview.current().id != first.id
+    assert first.id not in interview.case()
+    assert interview.answers == {first.id: None}
+
+
+@given(data=st.data())
+def test_skipped_questions_cannot_change_the_result(advisor, data):
+    """Given any answers, no answer to a skipped question changes the fired rules or unanswered flags."""
+    kb = advisor.knowledge_base
+    names = list(kb.facts)
+    asked_names = data.draw(st.lists(st.sampled_from(names), unique=True, min_size=5, max_size=len(names)))
+    asked = {name: data.draw(st.one_of(st.none(), fact_values(kb, name))) for name in asked_names}
+    skipped = sorted(set(names) - set(asked) - relevant_facts(kb, asked))
+    if not skipped:
+        return
+    fact = data.draw(st.sampled_from(skipped))
+    rest = {
+        name: data.draw(st.one_of(st.none(), fact_values(kb, name)))
+        for name in names
+        if name not in asked and name != fact
+    }
+    base = {k: v for k, v in {**asked, **rest}.items() if v is not None}
+    expected = _outcome(advisor, base)
+    for value in _values(kb, fact):
+        case = dict(base) if value is None else {**base, fact: value}
+        assert _outcome(advisor, case) == expected, (fact, value)
+
+
+@given(case=cases())
+def test_interview_reaches_the_same_result_as_the_full_case(advisor, case):
+    """Answering only what is asked gives the same rules as the whole case, or stops at an emergency."""
+    kb = advisor.knowledge_base
+    interview = Interview(kb)
+    previous = interview.remaining()
+    while (spec := interview.current()) is not None:
+        interview.answer(spec.id, case.get(spec.id))
+        assert interview.remaining() < previous
+        previous = interview.remaining()
+    full = advisor.assess(case)
+    short = advisor.assess(interview.case())
+    if interview.stopped_for_emergency:
+        assert full.triage == short.triage == "emergency"
+    else:
+        assert set(short.fired_rules) == set(full.fired_rules)
+        assert short.triage == full.triage
+        assert short.recommendation_ids() == full.recommendation_ids()
+        assert short.unanswered_red_flags == full.unanswered_red_flags
+
+
+def test_benign_answers_skip_some_questions(advisor):
+    """A short benign episode needs fewer questions than the whole vocabulary."""
+    kb = advisor.knowledge_base
+    plan = {"age": 35, "duration_days": 3, "pain_severity": 4, "posture": "poor", "muscle_tightness": True}
+    interview = Interview(kb)
+    while (spec := interview.current()) is not None:
+        interview.answer(spec.id, plan.get(spec.id, False if spec.type == "boolean" else None))
+    assert not interview.stopped_for_emergency
+    assert set(kb.red_flags()) <= set(interview.answers)
+    assert "improving" not in interview.answers
+    assert len(interview.answers) < len(kb.facts)
+
+
+# --- back and answers ------------------------------------------------------------
+
+
+def test_back_undoes_the_last_answer(advisor):
+    """'back' removes the last answer and asks that question again; at the start there is nothing to undo."""
+    interview = Interview(advisor.knowledge_base)
+    assert interview.back() is None
+    first = interview.current().id
+    interview.answer(first, False)
+    second = interview.current().id
+    assert second != first
+    assert interview.back() == first
+    assert interview.current().id == first
+    assert interview.answers == {}
+
+
+def test_answer_is_validated(advisor):
+    """A value that does not fit the fact is refused with a CaseError and not recorded."""
+    interview = Interview(advisor.knowledge_base)
+    with pytest.raises(CaseError, match="age: 300 is above the maximum 120"):
+        interview.answer("age", 300)
+    assert interview.answers == {}
+
+
+@pytest.mark.parametrize(
+    ("fact", "text", "value"),
+    [
+        ("numbness", "yes", True),
+        ("numbness", " Y ", True),
+        ("numbness", "no", False),
+        ("numbness", "n", False),
+        ("numbness", "don't know", None),
+        ("numbness", "Don\u2019t   know", None),
+        ("numbness", "dk", None),
+        ("numbness", "?", None),
+        ("numbness", "skip", None),
+        ("age", "42", 42),
+        ("age", "0", 0),
+        ("age", "dk", None),
+        ("posture", "Poor", "poor"),
+        ("posture", "1", "good"),
+    ],
+)
+def test_parse_reply_answers(advisor, fact, text, value):
+    """Yes/no, don't know, whole numbers and choices (by name or number) are understood."""
+    reply = parse_reply(advisor.knowledge_base.facts[fact], text)
+    assert reply.kind == "answer"
+    assert reply.value == value
+    assert type(reply.value) is type(value)
+
+
+@pytest.mark.parametrize(("text", "kind"), [("back", "back"), ("BACK", "back"), ("help", "help")])
+def test_parse_reply_commands(advisor, text, kind):
+    """'back' and 'help' are commands, whatever the question."""
+    assert parse_reply(advisor.knowledge_base.facts["age"], text).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("fact", "text", "message"),
+    [
+        ("numbness", "maybe", "'maybe' is not an answer here: answer yes, no or don't know."),
+        ("numbness", "", "Please type an answer: answer yes, no or don't know"),
+        (
+            "age",
+            "forty",
+            "'forty' is not a whole number: answer a whole number from 0 to 120, or don't know.",
+        ),
+        ("age", "40.5", "'40.5' is not a whole number"),
+        ("age", "121", "121 is above the maximum 120: answer a whole number from 0 to 120, or don't know."),
+        ("age", "-1", "-1 is below the minimum 0"),
+        ("age", "9" * 40, "is not a whole number"),
+        (
+            "posture",
+            "slouched",
+            "'slouched' is not one of the choices: answer one of good, poor, or don't know.",
+        ),
+        ("posture", "3", "'3' is not one of the choices"),
+        ("numbness", "\x00\ufffd" * 1000, "is not an answer here"),
+    ],
+)
+def test_parse_reply_explains_wrong_answers(advisor, fact, text, message):
+    """A wrong answer names what was typed (shortened) and what the question takes."""
+    with pytest.raises(AnswerError) as info:
+        parse_reply(advisor.knowledge_base.facts[fact], text)
+    assert message in str(info.value)
+    assert len(str(info.value)) < 200
+
+
+# --- saving ------------------------------------------------------------------
+
+
+def test_saved_case_reads_back_exactly(advisor):
+    """The saved YAML parses to the same answers; don't know is recorded as null."""
+    kb = advisor.knowledge_base
+    answers = {"numbness": False, "fever": None, "age": 61, "posture": "poor"}
+    text = case_yaml(answers, kb)
+    assert text.startswith("# A case written by 'spasm-advisor interview'.")
+    data = parse_case_text(text.encode(), "saved.yaml")
+    assert dict(data) == answers
+    assert (
+        advisor.assess(data).to_dict()
+        == advisor.assess({k: v for k, v in answers.items() if v is not None}).to_dict()
+    )
+
+
+def test_saved_empty_case_is_valid(advisor):
+    """With no answers the saved file is an empty mapping that assess accepts."""
+    data = parse_case_text(case_yaml({}, advisor.knowledge_base, complete=False).encode(), "saved.yaml")
+    assert data == {}
+    assert advisor.assess(data).triage == "self_care"
+
+
+@given(text=st.text(max_size=50), fact=st.sampled_from(["numbness", "age", "duration_days", "posture"]))
+def test_parse_reply_never_fails_otherwise(advisor, text, fact):
+    """Any typed text is an answer, a command, or an AnswerError; an answer always fits the fact."""
+    spec = advisor.knowledge_base.facts[fact]
+    try:
+        reply = parse_reply(spec, text)
+    except AnswerError as exc:
+        assert "\n" not in str(exc)
+        return
+    if reply.kind == "answer" and reply.value is not None:
+        Interview(advisor.knowledge_base).answer(fact, reply.value)
