@@ -2,8 +2,9 @@
 
 Two parts. The structural diff lists rules, catalogue entries and facts added,
 removed and changed. The behavioural diff is computed over every possible
-case (as ``rules verify`` is): for the triage and for each recommendation and
-withheld item, it finds every region of cases where the old and new versions
+case (as ``rules verify`` is): for the triage, each recommendation, withheld
+item, warning and derived finding (everything an assessment reports but the
+explanations), it finds every region of cases where the old and new versions
 answer differently, describes it as a condition (a conjunction of fact
 literals, widened as far as the difference still holds for every case in it)
 and gives one concrete example case per region.
@@ -193,14 +194,18 @@ def diff_knowledge_bases(old: Advisor | KnowledgeBase, new: Advisor | KnowledgeB
         for hi in TRIAGE_LEVELS:
             if lo != hi:
                 aspects.append(("triage", lo, hi, z3.And(old_sym.triage_is(lo), new_sym.triage_is(hi))))
+    pairs: list[tuple[str, Any, Any]] = []
     for rec_id in sorted(set(old_kb.recommendations) | set(new_kb.recommendations)):
-        for verb, old_f, new_f in (
-            ("recommends", old_sym.given(rec_id) if rec_id in old_kb.recommendations else z3.BoolVal(False),
-             new_sym.given(rec_id) if rec_id in new_kb.recommendations else z3.BoolVal(False)),
-            ("withholds", old_sym.withheld(rec_id), new_sym.withheld(rec_id)),
-        ):
-            aspects.append((f"{verb} {rec_id}", "yes", "no", z3.And(old_f, z3.Not(new_f))))
-            aspects.append((f"{verb} {rec_id}", "no", "yes", z3.And(z3.Not(old_f), new_f)))
+        in_old, in_new = rec_id in old_kb.recommendations, rec_id in new_kb.recommendations
+        pairs.append((f"recommends {rec_id}", old_sym.given(rec_id) if in_old else z3.BoolVal(False),
+                      new_sym.given(rec_id) if in_new else z3.BoolVal(False)))
+        pairs.append((f"withholds {rec_id}", old_sym.withheld(rec_id), new_sym.withheld(rec_id)))
+        pairs.append((f"warns on {rec_id}", old_sym.warned(rec_id), new_sym.warned(rec_id)))
+    for finding in sorted(old_kb.findings | new_kb.findings):
+        pairs.append((f"finding {finding}", old_sym.finding(finding), new_sym.finding(finding)))
+    for name, old_f, new_f in pairs:
+        aspects.append((name, "yes", "no", z3.And(old_f, z3.Not(new_f))))
+        aspects.append((name, "no", "yes", z3.And(z3.Not(old_f), new_f)))
 
     behaviour: list[BehaviourChange] = []
     truncated: list[str] = []

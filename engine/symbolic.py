@@ -210,6 +210,11 @@ class SymbolicKnowledgeBase:
         """``rec_id`` is among the recommendations of the assessment."""
         return z3.And(self.recommended_by_rules(rec_id), z3.Not(self.withheld(rec_id)))
 
+    def warned(self, rec_id: str) -> Any:
+        """``rec_id`` is given with at least one warning from a caution rule."""
+        cautions = [self.fires[r.id] for r in self._rules_with("caution", rec_id)]
+        return z3.And(self.given(rec_id), z3.Or(cautions)) if cautions else z3.BoolVal(False)
+
     def solver(self) -> Any:
         """A solver holding the domain constraints of every fact."""
         solver = z3.Solver()

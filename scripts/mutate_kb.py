@@ -11,9 +11,11 @@ threshold), then runs, against each mutant:
   invariant in knowledge/invariants.yaml) on a fixed, seeded sample of cases
   drawn like ``engine.testing.cases``.
 
-A mutant is killed when any check fails. Prints the mutation score and every
-surviving mutant, so each can be killed by a new case or property, or
-explained. Usage::
+A mutant is killed when any check fails. A mutant that survives is compared
+with the original by ``rules diff`` over every possible case: if no case at
+all is assessed differently it is equivalent and left out of the score;
+otherwise the script prints one case that tells them apart, so it can be
+killed by a new clinical case or explained. Usage::
 
     python scripts/mutate_kb.py [--sample 200] [--workers 2] [--limit N] [--seed 7]
 """
@@ -80,7 +82,7 @@ def mutants(files: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
 
             yield f"delete rule {rid}", (lambda new=copy.deepcopy(files), f=fname, i=index: (new[f]["rules"].pop(i), new)[1])()
             for a, action in enumerate(rule["then"]):
-                if "withhold" in action:
+                if "withhold" in action and len(rule["then"]) > 1:  # alone, it is "delete rule"
                     yield f"drop withhold {action['withhold']} from {rid}", mutated(lambda r, a=a: r["then"].pop(a))
             for path, node in _conditions(rule["when"]):
                 if isinstance(node, dict) and len(node) == 1 and next(iter(node)) in ("all", "any"):
@@ -197,7 +199,14 @@ def evaluate(job: tuple[str, dict[str, Any], list[dict[str, Any]]]) -> tuple[str
             failures = property_failures(advisor, original, case)
             if failures:
                 return description, "killed_by_properties", f"{failures[0]} for {case}"
-    return description, "survived", ""
+        # A survivor that no case at all can tell apart is an equivalent mutant.
+        from engine.diff import diff_knowledge_bases
+
+        differences = diff_knowledge_bases(original, advisor.knowledge_base).behaviour
+        if not differences:
+            return description, "equivalent", ""
+        first = differences[0]
+        return description, "survived", f"{first.aspect}: {first.old} -> {first.new}, e.g. {first.example}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -221,12 +230,15 @@ def main(argv: list[str] | None = None) -> int:
         for n, (description, verdict, detail) in enumerate(pool.imap(evaluate, jobs, chunksize=4), 1):
             counts[verdict] = counts.get(verdict, 0) + 1
             if verdict == "survived":
-                survivors.append(description)
+                survivors.append(f"{description}  ({detail})")
             print(f"[{n}/{len(jobs)}] {verdict:21} {description}" + (f"  ({detail[:120]})" if detail else ""), flush=True)
-    valid = len(jobs) - counts.get("invalid", 0)
+    valid = len(jobs) - counts.get("invalid", 0) - counts.get("equivalent", 0)
     killed = counts.get("killed_by_cases", 0) + counts.get("killed_by_properties", 0)
     print()
-    print(f"mutants: {len(jobs)} ({counts.get('invalid', 0)} rejected by the loader, {valid} valid)")
+    print(
+        f"mutants: {len(jobs)} ({counts.get('invalid', 0)} rejected by the loader, "
+        f"{counts.get('equivalent', 0)} equivalent: no case at all is assessed differently; {valid} counted)"
+    )
     print(f"killed by clinical cases: {counts.get('killed_by_cases', 0)}")
     print(f"killed by properties:     {counts.get('killed_by_properties', 0)}")
     print(f"survived:                 {len(survivors)}")
