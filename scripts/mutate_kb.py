@@ -215,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workers", type=int, default=multiprocessing.cpu_count())
     parser.add_argument("--limit", type=int, default=None, help="only the first N mutants")
+    parser.add_argument("--only", metavar="FILE", help="only the mutants whose descriptions are listed in FILE, one per line")
     args = parser.parse_args(argv)
 
     from engine import Advisor
@@ -222,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     kb = Advisor.from_paths(REPO / "rules", REPO / "knowledge").knowledge_base
     sample = sample_cases(kb, args.sample, args.seed)
     jobs = [(d, files, sample) for d, files in mutants(load_rule_files())]
+    if args.only:
+        wanted = {line.split("  (")[0].strip() for line in Path(args.only).read_text().splitlines() if line.strip()}
+        jobs = [job for job in jobs if job[0] in wanted]
     if args.limit:
         jobs = jobs[: args.limit]
     counts: dict[str, int] = {}
