@@ -17,6 +17,8 @@ check                       severity  meaning
                                       conclusions fires too
 ``always_withheld``         warning   a recommend rule whose recommendation is
                                       withheld in every case where it fires
+``caution_never_shown``     warning   a caution rule that fires only when its
+                                      recommendation is not given
 ``unused_fact``             warning   an input fact no rule reads
 ``unused_recommendation``   warning   a catalogue entry no rule recommends
 ``unused_finding``          warning   a derived finding no rule or invariant reads
@@ -316,6 +318,15 @@ def _semantic_anomalies(kb: KnowledgeBase, sym: SymbolicKnowledgeBase) -> list[A
                     found.append(Anomaly("duplicate_rule", "warning", f"same condition and conclusions as rule '{big.id}'", (small.id, big.id), (_where(small), _where(big))))
                     continue
             found.append(Anomaly("subsumed_rule", "warning", f"whenever it fires, rule '{big.id}' fires with the same conclusions", (small.id, big.id), (_where(small), _where(big))))
+        for action in small.actions:
+            if action.kind != "caution":
+                continue
+            solver.push()
+            solver.add(sym.fires[small.id], sym.given(action.target))
+            shown = solver.check() == z3.sat
+            solver.pop()
+            if not shown:
+                found.append(Anomaly("caution_never_shown", "warning", f"the warning on '{action.target}' can never be shown: whenever this rule fires, '{action.target}' is not given", (small.id,), (_where(small),)))
         own_withholds = {a.target for a in small.actions if a.kind == "withhold"}
         for action in small.actions:
             if action.kind != "recommend" or action.target in own_withholds:
