@@ -100,18 +100,32 @@ def _add_audit_parsers(commands: argparse._SubParsersAction[argparse.ArgumentPar
 
 
 def _add_batch_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """batch."""
+    """Batch."""
     batch = commands.add_parser(
         "batch", help="assess every case of a JSON Lines or CSV file; one output record per input record"
     )
-    batch.add_argument("input", metavar="INPUT", help="cases: .jsonl (one JSON object a line) or .csv (header of fact names); '-' for stdin")
-    batch.add_argument("-o", "--output", metavar="OUTPUT", default="-", help="where to write the records (.jsonl or .csv; default: stdout)")
-    batch.add_argument("--input-format", choices=["jsonl", "csv"], help="input format (default: from INPUT's extension, else jsonl)")
-    batch.add_argument("--output-format", choices=["jsonl", "csv"], help="output format (default: from OUTPUT's extension, else jsonl)")
-    batch.add_argument("--workers", type=int, metavar="N", help="worker processes, each with its own engine (default: one per CPU)")
+    batch.add_argument(
+        "input",
+        metavar="INPUT",
+        help="cases: .jsonl (a JSON object a line) or .csv (a header of fact names); '-' for stdin",
+    )
+    batch.add_argument(
+        "-o", "--output", metavar="OUTPUT", default="-", help="the records: .jsonl or .csv (default: stdout)"
+    )
+    batch.add_argument(
+        "--input-format", choices=["jsonl", "csv"], help="input format (default: INPUT's extension, else jsonl)"
+    )
+    batch.add_argument(
+        "--output-format", choices=["jsonl", "csv"], help="output format (default: OUTPUT's extension, else jsonl)"
+    )
+    batch.add_argument(
+        "--workers", type=int, metavar="N", help="worker processes, each with its own engine (default: one per CPU)"
+    )
     batch.add_argument("--resume", action="store_true", help="continue after the complete records already in OUTPUT")
     shown = batch.add_mutually_exclusive_group()
-    shown.add_argument("--progress", action="store_true", default=None, help="show the progress bar even when stderr is not a terminal")
+    shown.add_argument(
+        "--progress", action="store_true", default=None, help="show the progress bar even when stderr is not a terminal"
+    )
     shown.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     _add_kb_options(batch)
 
@@ -137,10 +151,12 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     )
     bar = None
     if not args.quiet and (args.progress or sys.stderr.isatty()):
-        from tqdm import tqdm
+        from tqdm import tqdm  # type: ignore[import-untyped]
 
         total = None if args.input == "-" else count_records(args.input, batch.in_format)
-        bar = tqdm(total=total, unit=" records", file=sys.stderr, dynamic_ncols=True, mininterval=0.5, smoothing=0.05)
+        bar = tqdm(
+            total=total, unit=" records", file=sys.stderr, dynamic_ncols=True, mininterval=0.5, smoothing=0.05
+        )
 
     def stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from .compiler import Branch
-from .conditions import Comparison, FindingRef, Known, Value, render
+from .conditions import FindingRef, Known, Literal_, Value, render
 from .model import CATEGORIES, TRIAGE_LEVELS, KnowledgeBase, RuleSpec, triage_rank
 
 __all__ = [
     "NOTICE",
+    "Assembler",
     "Assessment",
     "CitedSource",
     "Derivation",
@@ -222,144 +223,206 @@ class Assessment:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 
 
-class _Explainer:
-    """Builds derivation chains from a firing trace."""
+@dataclass(frozen=True, slots=True)
+class _BranchPlan:
+    """What an explanation of one branch needs that does not depend on the case."""
 
-    def __init__(self, kb: KnowledgeBase, values: Mapping[str, Value], fired: Sequence[Branch]) -> None:
+    rule_id: str
+    conditions: tuple[str, ...]
+    facts: tuple[str, ...]
+    unanswered: tuple[str, ...]
+    findings: tuple[str, ...]
+    absent_findings: tuple[str, ...]
+
+
+class Assembler:
+    """Turns firing traces into assessments for one knowledge base.
+
+    Everything that depends only on the knowledge base (rendered conditions,
+    cited sources, catalogue order, red flags) is prepared once, so assembling
+    an assessment only looks up the case's values. Build one per knowledge
+    base and reuse it; it holds no per-case state.
+    """
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        """Prepare the per-rule and per-catalogue-entry parts of ``kb``."""
         self.kb = kb
-        self.values = values
-        self.first_branch: dict[str, Branch] = {}
-        self.deriver: dict[str, Branch] = {}
-        for branch in fired:
-            self.first_branch.setdefault(branch.rule.id, branch)
-            for name in branch.rule.derives:
-                self.deriver.setdefault(name, branch)
-        self.cache: dict[str, Derivation] = {}
+        # Built up front, never changed after: an assembler can be shared between threads.
+        self._plans = {
+            (rule.id, number): self._make_plan(rule, literals)
+            for rule in kb.rules
+            for number, literals in enumerate(rule.dnf)
+        }
+        self._sources = {
+            rule.id: tuple(
+                CitedSource(c.source, kb.sources[c.source].title, c.ref, c.verified) for c in rule.sources
+            )
+            for rule in kb.rules
+        }
+        categories = ("referral", *[c for c in CATEGORIES if c != "referral"])
+        self._rec_order = {
+            rec_id: (categories.index(spec.category), i)
+            for i, (rec_id, spec) in enumerate(kb.recommendations.items())
+        }
+        self._evidence = {
+            rec_id: tuple(
+                {
+                    "source": e.source,
+                    "source_title": kb.sources[e.source].title,
+                    "level": e.level,
+                    "ref": e.ref,
+                    "summary": e.summary,
+                    "verified": e.verified,
+                }
+                for e in spec.evidence
+            )
+            for rec_id, spec in kb.recommendations.items()
+        }
+        self._red_flags = kb.red_flags()
 
-    def node(self, rule_id: str) -> Derivation:
-        if rule_id in self.cache:
-            return self.cache[rule_id]
-        branch = self.first_branch[rule_id]
-        rule = branch.rule
-        facts: dict[str, Value] = {}
+    def _plan(self, branch: Branch) -> _BranchPlan:
+        return self._plans[branch.rule.id, branch.number]
+
+    @staticmethod
+    def _make_plan(rule: RuleSpec, literals: tuple[Literal_, ...]) -> _BranchPlan:
+        facts: list[str] = []
         unanswered: list[str] = []
         findings: list[str] = []
         absent: list[str] = []
-        children: list[Derivation] = []
-        for lit in branch.literals:
+        for lit in literals:
             if isinstance(lit, FindingRef):
-                if lit.negated:
-                    absent.append(lit.name)
-                else:
-                    findings.append(lit.name)
-                    # Findings are derived in a lower stratum, so no cycles here.
-                    children.append(self.node(self.deriver[lit.name].rule.id))
+                (absent if lit.negated else findings).append(lit.name)
             elif isinstance(lit, Known) and not lit.known:
                 unanswered.append(lit.name)
             else:
-                facts[lit.name] = self.values[lit.name]
-        result = Derivation(
-            rule=rule.id,
-            title=rule.title,
-            because=rule.because,
-            sources=tuple(
-                CitedSource(c.source, self.kb.sources[c.source].title, c.ref, c.verified) for c in rule.sources
-            ),
-            conditions=tuple(render(lit) for lit in branch.literals),
-            facts=tuple(facts.items()),
+                facts.append(lit.name)
+        return _BranchPlan(
+            rule_id=rule.id,
+            conditions=tuple(render(lit) for lit in literals),
+            facts=tuple(dict.fromkeys(facts)),
             unanswered=tuple(dict.fromkeys(unanswered)),
             findings=tuple(dict.fromkeys(findings)),
             absent_findings=tuple(dict.fromkeys(absent)),
-            derived_from=tuple(dict.fromkeys(children)),
         )
-        self.cache[rule_id] = result
+
+    def assemble(self, values: Mapping[str, Value], fired: Sequence[Branch], findings: set[str]) -> Assessment:
+        """Turn the branches that fired (in firing order) into an :class:`Assessment`."""
+        kb = self.kb
+        explainer = _Explainer(self, values, fired)
+        fired_rules = [branch.rule for branch in explainer.first_branch.values()]
+
+        level = 0
+        triage_rules: list[str] = []
+        recommended: dict[str, list[str]] = {}
+        withheld: list[tuple[str, str, str]] = []
+        warnings: dict[str, list[Warning_]] = {}
+        for rule in fired_rules:
+            for action in rule.actions:
+                kind = action.kind
+                if kind == "triage":
+                    rank = triage_rank(action.target)
+                    if rank > level:
+                        level, triage_rules = rank, [rule.id]
+                    elif rank == level:
+                        triage_rules.append(rule.id)
+                elif kind == "recommend":
+                    recommended.setdefault(action.target, []).append(rule.id)
+                elif kind == "withhold":
+                    withheld.append((action.target, rule.id, action.text or ""))
+                elif kind == "caution":
+                    warnings.setdefault(action.target, []).append(Warning_(rule.id, action.text or ""))
+
+        withheld_ids = {target for target, _, _ in withheld}
+        recommendations = []
+        for rec_id in sorted(recommended, key=self._rec_order.__getitem__):
+            if rec_id in withheld_ids:
+                continue
+            spec = kb.recommendations[rec_id]
+            recommendations.append(Recommendation(
+                id=rec_id,
+                category=spec.category,
+                title=spec.title,
+                advice=spec.advice,
+                # Fresh dicts: an assessment's evidence is its own to change.
+                evidence=tuple(dict(e) for e in self._evidence[rec_id]),
+                sources=spec.sources,
+                cautions=spec.cautions,
+                warnings=tuple(warnings.get(rec_id, ())),
+                explanation=tuple(explainer.node(r) for r in dict.fromkeys(recommended[rec_id])),
+            ))
+
+        return Assessment(
+            triage=TRIAGE_LEVELS[level],
+            recommendations=tuple(recommendations),
+            withheld=tuple(
+                Withheld(
+                    id=target,
+                    title=kb.recommendations[target].title,
+                    reason=reason,
+                    rule=rule_id,
+                    recommended_by=tuple(dict.fromkeys(recommended.get(target, ()))),
+                    explanation=explainer.node(rule_id),
+                )
+                for target, rule_id, reason in withheld
+            ),
+            unanswered_red_flags=tuple(f for f in self._red_flags if values.get(f) is None),
+            fired_rules=tuple(r.id for r in fired_rules),
+            findings=tuple(sorted(findings)),
+            triage_explanation=tuple(explainer.node(r) for r in dict.fromkeys(triage_rules)),
+            case=tuple((name, values[name]) for name in kb.facts if values.get(name) is not None),
+            kb_version=kb.version,
+            kb_digest=kb.digest,
+        )
+
+
+class _Explainer:
+    """Builds the derivation chains of one assessment from its firing trace."""
+
+    def __init__(self, assembler: Assembler, values: Mapping[str, Value], fired: Sequence[Branch]) -> None:
+        self.assembler = assembler
+        self.values = values
+        self.first_branch: dict[str, Branch] = {}
+        self.deriver: dict[str, str] = {}
+        for branch in fired:
+            rule = branch.rule
+            if rule.id not in self.first_branch:
+                self.first_branch[rule.id] = branch
+            for action in rule.actions:
+                if action.kind == "derive":
+                    self.deriver.setdefault(action.target, rule.id)
+        self.cache: dict[str, Derivation] = {}
+
+    def node(self, rule_id: str) -> Derivation:
+        """The derivation of ``rule_id`` (one node per rule, shared by every chain that uses it)."""
+        result = self.cache.get(rule_id)
+        if result is not None:
+            return result
+        branch = self.first_branch[rule_id]
+        rule = branch.rule
+        plan = self.assembler._plan(branch)
+        values = self.values
+        # Findings are derived in a lower stratum, so no cycles here. One node
+        # per rule, so de-duplicating by rule id de-duplicates the nodes.
+        children = dict.fromkeys(self.deriver[name] for name in plan.findings)
+        result = self.cache[rule_id] = Derivation(
+            rule=rule.id,
+            title=rule.title,
+            because=rule.because,
+            sources=self.assembler._sources[rule.id],
+            conditions=plan.conditions,
+            facts=tuple((name, values[name]) for name in plan.facts),
+            unanswered=plan.unanswered,
+            findings=plan.findings,
+            absent_findings=plan.absent_findings,
+            derived_from=tuple(self.node(child) for child in children),
+        )
         return result
 
 
-def _evidence(kb: KnowledgeBase, rec_id: str) -> tuple[dict[str, Any], ...]:
-    spec = kb.recommendations[rec_id]
-    return tuple(
-        {
-            "source": e.source,
-            "source_title": kb.sources[e.source].title,
-            "level": e.level,
-            "ref": e.ref,
-            "summary": e.summary,
-            "verified": e.verified,
-        }
-        for e in spec.evidence
-    )
-
-
 def assemble(kb: KnowledgeBase, values: Mapping[str, Value], fired: Sequence[Branch], findings: set[str]) -> Assessment:
-    """Turn the branches that fired (in firing order) into an :class:`Assessment`."""
-    explainer = _Explainer(kb, values, fired)
-    fired_rules: list[RuleSpec] = []
-    seen: set[str] = set()
-    for branch in fired:
-        if branch.rule.id not in seen:
-            seen.add(branch.rule.id)
-            fired_rules.append(branch.rule)
+    """Turn the branches that fired (in firing order) into an :class:`Assessment`.
 
-    level = 0
-    triage_rules: list[str] = []
-    recommended: dict[str, list[str]] = {}
-    withheld: list[tuple[str, str, str]] = []
-    warnings: dict[str, list[Warning_]] = {}
-    for rule in fired_rules:
-        for action in rule.actions:
-            if action.kind == "triage":
-                rank = triage_rank(action.target)
-                if rank > level:
-                    level, triage_rules = rank, [rule.id]
-                elif rank == level:
-                    triage_rules.append(rule.id)
-            elif action.kind == "recommend":
-                recommended.setdefault(action.target, []).append(rule.id)
-            elif action.kind == "withhold":
-                withheld.append((action.target, rule.id, action.text or ""))
-            elif action.kind == "caution":
-                warnings.setdefault(action.target, []).append(Warning_(rule.id, action.text or ""))
-
-    withheld_ids = {target for target, _, _ in withheld}
-    recommendations = []
-    order = {cat: i for i, cat in enumerate(("referral", *[c for c in CATEGORIES if c != "referral"]))}
-    catalogue_order = {rec_id: i for i, rec_id in enumerate(kb.recommendations)}
-    for rec_id in sorted(recommended, key=lambda r: (order[kb.recommendations[r].category], catalogue_order[r])):
-        if rec_id in withheld_ids:
-            continue
-        spec = kb.recommendations[rec_id]
-        recommendations.append(Recommendation(
-            id=rec_id,
-            category=spec.category,
-            title=spec.title,
-            advice=spec.advice,
-            evidence=_evidence(kb, rec_id),
-            sources=spec.sources,
-            cautions=spec.cautions,
-            warnings=tuple(warnings.get(rec_id, ())),
-            explanation=tuple(explainer.node(r) for r in dict.fromkeys(recommended[rec_id])),
-        ))
-
-    return Assessment(
-        triage=TRIAGE_LEVELS[level],
-        recommendations=tuple(recommendations),
-        withheld=tuple(
-            Withheld(
-                id=target,
-                title=kb.recommendations[target].title,
-                reason=reason,
-                rule=rule_id,
-                recommended_by=tuple(dict.fromkeys(recommended.get(target, ()))),
-                explanation=explainer.node(rule_id),
-            )
-            for target, rule_id, reason in withheld
-        ),
-        unanswered_red_flags=tuple(f for f in kb.red_flags() if values.get(f) is None),
-        fired_rules=tuple(r.id for r in fired_rules),
-        findings=tuple(sorted(findings)),
-        triage_explanation=tuple(explainer.node(r) for r in dict.fromkeys(triage_rules)),
-        case=tuple((name, values[name]) for name in kb.facts if values.get(name) is not None),
-        kb_version=kb.version,
-        kb_digest=kb.digest,
-    )
+    A one-off :class:`Assembler`; to assemble many assessments over one
+    knowledge base, build an :class:`Assembler` once and reuse it.
+    """
+    return Assembler(kb).assemble(values, fired, findings)

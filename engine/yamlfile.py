@@ -143,6 +143,48 @@ class _Loader(yaml.SafeLoader):
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _Loader.construct_located_mapping)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _Loader.construct_located_sequence)
 
+# libyaml's parser, when PyYAML was built with it.
+_CParser: Any = getattr(yaml, "CParser", None) or getattr(getattr(yaml, "cyaml", None), "CParser", None)
+
+_FastLoader: Any = None
+if _CParser is not None:
+
+    class _FastLoader(_CParser, _Loader):  # type: ignore[no-redef,misc]
+        """_Loader over libyaml's scanner and parser: the same nodes and checks, about five times faster.
+
+        libyaml would also compose the nodes itself, skipping _Loader's alias,
+        size and depth checks, so composing stays with PyYAML's composer.
+        """
+
+        check_node = yaml.composer.Composer.check_node
+        get_node = yaml.composer.Composer.get_node
+        get_single_node = yaml.composer.Composer.get_single_node
+
+        def __init__(self, stream: str) -> None:
+            _CParser.__init__(self, stream)
+            yaml.composer.Composer.__init__(self)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+
+
+def _load_fast(text: str, max_nodes: int, max_depth: int) -> tuple[bool, Any]:
+    """``(True, data)`` if libyaml reads ``text`` without any problem, else ``(False, None)``.
+
+    Whatever it cannot read, or reads only with a problem, goes to the pure
+    Python loader, whose messages are the ones users see: errors are reported
+    exactly as without libyaml.
+    """
+    if _FastLoader is None or yaml.reader.Reader.NON_PRINTABLE.search(text):
+        return False, None
+    loader = _FastLoader(text)
+    loader.max_nodes, loader.max_depth = max_nodes, max_depth
+    try:
+        return True, loader.get_single_data()
+    except Exception:  # reported by the pure Python loader below
+        return False, None
+    finally:
+        loader.dispose()
+
 
 def load_yaml_text(text: str, path: str, *, max_nodes: int = MAX_NODES, max_depth: int = MAX_DEPTH) -> Any:
     """Parse YAML text safely; errors become :class:`KnowledgeBaseError` with file:line.
@@ -151,6 +193,9 @@ def load_yaml_text(text: str, path: str, *, max_nodes: int = MAX_NODES, max_dept
     """
     if text.startswith("\ufeff"):
         text = text[1:]
+    done, data = _load_fast(text, max_nodes, max_depth)
+    if done:
+        return data
     loader: _Loader | None = None
     try:
         loader = _Loader(text)  # checks for forbidden characters
