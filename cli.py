@@ -12,7 +12,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from engine import Advisor
@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_audit_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_audit_parsers(commands: argparse._SubParsersAction[Any]) -> None:
     """explain, why-not and rules (list, show, verify, report, diff)."""
     explain = commands.add_parser("explain", help="the derivation tree of a case's triage and advice")
     explain.add_argument("case", metavar="CASE", help="case file, or '-' for stdin")
@@ -76,7 +76,13 @@ def _add_audit_parsers(commands: argparse._SubParsersAction[argparse.ArgumentPar
     rules = commands.add_parser("rules", help="inspect, verify, report on and compare rule bases")
     sub = rules.add_subparsers(dest="rules_command", metavar="SUBCOMMAND", parser_class=_Parser)
     listing = sub.add_parser("list", help="list rules, optionally filtered")
-    listing.add_argument("--category", help="rules whose conclusions fall in this category (relief, therapy, referral, triage, finding, withhold, caution) or whose file is named so")
+    listing.add_argument(
+        "--category",
+        help=(
+            "rules concluding in this category (relief, therapy, referral, triage, finding, withhold, "
+            "caution), or defined in the rule file of that name"
+        ),
+    )
     listing.add_argument("--source", help="rules citing this source id")
     listing.add_argument("--fact", help="rules reading this fact or finding")
     listing.add_argument("--status", help="rules with this provenance status (testing, production, research, expired)")
@@ -99,7 +105,7 @@ def _add_audit_parsers(commands: argparse._SubParsersAction[argparse.ArgumentPar
     diff.add_argument("--json", action="store_true", help="print the diff as JSON")
 
 
-def _add_batch_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_batch_parsers(commands: argparse._SubParsersAction[Any]) -> None:
     """Batch."""
     batch = commands.add_parser(
         "batch", help="assess every case of a JSON Lines or CSV file; one output record per input record"
@@ -151,12 +157,10 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     )
     bar = None
     if not args.quiet and (args.progress or sys.stderr.isatty()):
-        from tqdm import tqdm  # type: ignore[import-untyped]
+        from tqdm import tqdm
 
         total = None if args.input == "-" else count_records(args.input, batch.in_format)
-        bar = tqdm(
-            total=total, unit=" records", file=sys.stderr, dynamic_ncols=True, mininterval=0.5, smoothing=0.05
-        )
+        bar = tqdm(total=total, unit=" records", file=sys.stderr, dynamic_ncols=True, mininterval=0.5, smoothing=0.05)
 
     def stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
@@ -187,7 +191,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if summary.errors else EXIT_OK
 
 
-def _add_interview_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_interview_parsers(commands: argparse._SubParsersAction[Any]) -> None:
     """Interview and schema."""
     interview = commands.add_parser(
         "interview", help="answer questions instead of writing a case file; ends with the assess report"
@@ -198,9 +202,7 @@ def _add_interview_parsers(commands: argparse._SubParsersAction[argparse.Argumen
         help="write the answers as a case file ('assess CASE.yaml' reproduces the report)",
     )
     _add_kb_options(interview)
-    schema = commands.add_parser(
-        "schema", help="print the JSON Schema of a case (input) or of assess --json (output)"
-    )
+    schema = commands.add_parser("schema", help="print the JSON Schema of a case (input) or of assess --json (output)")
     schema.add_argument("which", choices=["input", "output"], help="input: a case; output: an assessment")
     _add_kb_options(schema)
 
@@ -315,8 +317,10 @@ def _cmd_interview(args: argparse.Namespace) -> int:
             failed = _save_answers(save, case_yaml(interview.answers, kb, complete=False))
             count = len(interview.answers)
             note = (
-                f"; could not save the answers to {save}: {failed}" if failed
-                else f"; the {count} answers so far are saved in {save}" if count > 1
+                f"; could not save the answers to {save}: {failed}"
+                if failed
+                else f"; the {count} answers so far are saved in {save}"
+                if count > 1
                 else f"; the answer so far is saved in {save}"
             )
         print(f"\nspasm-advisor: {reason}: no report{note}", file=sys.stderr)
@@ -465,7 +469,9 @@ def _cmd_rules(args: argparse.Namespace) -> int:
     advisor = _load_advisor(args)
     kb = advisor.knowledge_base
     if command == "list":
-        rows = rule_catalogue.filter_rules(kb, category=args.category, source=args.source, fact=args.fact, status=args.status)
+        rows = rule_catalogue.filter_rules(
+            kb, category=args.category, source=args.source, fact=args.fact, status=args.status
+        )
         if args.json:
             _print_json([rule_catalogue.rule_summary(kb, r) for r in rows])
         else:
@@ -544,7 +550,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(exc, EngineError):
             print(f"spasm-advisor: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
-        print(f"spasm-advisor: internal error: {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+        print(
+            f"spasm-advisor: internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
+            file=sys.stderr,
+        )
         return EXIT_FINDINGS
 
 

@@ -165,10 +165,7 @@ def bench_assess(count: int) -> None:
     print(f"Advisor.assess over {count:,} cases (mean {fired:.0f} rules fired per case)")
 
     def row(label: str, stats: dict[str, float], note: str = "") -> None:
-        print(
-            f"  {label:30} p50 {stats['p50']:6.3f} ms  p99 {stats['p99']:6.3f} ms"
-            f"  {stats['rate']:7,.0f}/s{note}"
-        )
+        print(f"  {label:30} p50 {stats['p50']:6.3f} ms  p99 {stats['p99']:6.3f} ms  {stats['rate']:7,.0f}/s{note}")
 
     row("reused engine (Advisor.assess)", fast)
     row("new engine per case", slow, f"  ({slow['p50'] / fast['p50']:.1f}x slower)")
@@ -261,10 +258,7 @@ def bench_batch(count: int) -> None:
                 steady = count / max(elapsed - start, 1e-9)
                 note = f"  (target >= 2,000/s: {verdict(rate >= 2000)})" if workers == 2 else ""
                 label = f"{fmt} output, {workers} worker{'s' if workers > 1 else ''}"
-                print(
-                    f"  {label:22} {elapsed:6.2f} s, {rate:7,.0f} cases/s"
-                    f" ({steady:,.0f}/s after start-up){note}"
-                )
+                print(f"  {label:22} {elapsed:6.2f} s, {rate:7,.0f} cases/s ({steady:,.0f}/s after start-up){note}")
 
 
 def _rss_kib(pid: int) -> int:
@@ -302,9 +296,7 @@ def bench_memory_batch(count: int, workers: int) -> None:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
-        samples: list[
-            tuple[float, int, int, int]
-        ] = []  # (seconds, records done, parent KiB, largest worker KiB)
+        samples: list[tuple[float, int, int, int]] = []  # (seconds, records done, parent KiB, largest worker KiB)
         started = time.perf_counter()
 
         def sample() -> None:
@@ -328,10 +320,7 @@ def bench_memory_batch(count: int, workers: int) -> None:
     assert written == count
     samples = [(t, int(count * done / size), main, worker) for t, done, main, worker in samples]
     rate = count / elapsed
-    print(
-        f"memory over a {count:,}-case batch ({workers} workers, CSV output):"
-        f" {elapsed:,.0f} s, {rate:,.0f} cases/s"
-    )
+    print(f"memory over a {count:,}-case batch ({workers} workers, CSV output): {elapsed:,.0f} s, {rate:,.0f} cases/s")
     print("  records done   parent RSS   largest worker RSS")
     picks = [samples[int(i * (len(samples) - 1) / 6)] for i in range(7)] if samples else []
     for _, done, main, worker in picks:
@@ -348,12 +337,8 @@ def bench_memory_batch(count: int, workers: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--cases", type=int, default=5000, help="cases for the latency figures (default 5000)"
-    )
-    parser.add_argument(
-        "--batch-cases", type=int, default=20000, help="cases for the batch figures (default 20000)"
-    )
+    parser.add_argument("--cases", type=int, default=5000, help="cases for the latency figures (default 5000)")
+    parser.add_argument("--batch-cases", type=int, default=20000, help="cases for the batch figures (default 20000)")
     parser.add_argument("--cold-runs", type=int, default=10, help="CLI start-ups to time (default 10)")
     parser.add_argument(
         "--memory-cases", type=int, default=0, help="run only the long-batch memory check, over N cases"

@@ -19,6 +19,8 @@ from .model import TRIAGE_LEVELS, KnowledgeBase
 __version__ = "0.1.0"
 
 __all__ = [
+    "NOTICE",
+    "TRIAGE_LEVELS",
     "Advisor",
     "Assessment",
     "Case",
@@ -29,9 +31,7 @@ __all__ = [
     "EngineError",
     "KnowledgeBase",
     "KnowledgeBaseError",
-    "NOTICE",
     "Recommendation",
-    "TRIAGE_LEVELS",
     "Withheld",
     "__version__",
     "load_knowledge_base",

@@ -124,11 +124,7 @@ class _FastFactList(FactList):  # type: ignore[misc]
         return frozenset(
             [
                 fact.__class__,
-                *[
-                    (k, v)
-                    for k, v in fact.items()
-                    if not (type(k) is str and k.startswith("__") and k.endswith("__"))
-                ],
+                *[(k, v) for k, v in fact.items() if not (type(k) is str and k.startswith("__") and k.endswith("__"))],
             ]
         )
 
@@ -270,8 +266,7 @@ class _Fanout:
         self._tested = tuple(tested)
         self._by_type = {k: tuple(v) for k, v in by_type.items()}
         self._by_field = tuple(
-            (name, {value: tuple(nodes) for value, nodes in table.items()})
-            for name, table in by_field.items()
+            (name, {value: tuple(nodes) for value, nodes in table.items()}) for name, table in by_field.items()
         )
 
     def _emit(self, token: Any, fact: Any) -> None:
@@ -583,9 +578,7 @@ class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
                 node._changed, node._added, node._removed = self._changed, {}, {}
         for node in nodes:
             # A parent holds bound methods of the original class: re-bind them.
-            node.children[:] = [
-                ChildNode(c.node, getattr(c.node, c.callback.__name__)) for c in node.children
-            ]
+            node.children[:] = [ChildNode(c.node, getattr(c.node, c.callback.__name__)) for c in node.children]
         for node in nodes:
             if isinstance(node, _Fanout):
                 node._plan()

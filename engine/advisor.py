@@ -69,7 +69,7 @@ class Advisor:
         """The compiled form (engine class and rule branches), for tools that inspect it."""
         return self._compiled
 
-    def case(self, facts: Mapping[str, object] | Case, *, source: str | None = None) -> Case:
+    def case(self, facts: object, *, source: str | None = None) -> Case:
         """Validate a mapping of facts into a :class:`Case`.
 
         Raises:

@@ -32,7 +32,8 @@ __all__ = [
 
 NOTICE = (
     "Spasm Advisor gives general information, not medical advice or a diagnosis. "
-    "If symptoms are severe, new or getting worse, contact a clinician; in an emergency call your local emergency number."
+    "If symptoms are severe, new or getting worse, contact a clinician; "
+    "in an emergency call your local emergency number."
 )
 
 
@@ -208,7 +209,12 @@ class Assessment:
         return {
             "triage": {"level": self.triage, "derivations": [d.to_dict() for d in self.triage_explanation]},
             "recommendations": [
-                {"id": r.id, "category": r.category, "title": r.title, "derivations": [d.to_dict() for d in r.explanation]}
+                {
+                    "id": r.id,
+                    "category": r.category,
+                    "title": r.title,
+                    "derivations": [d.to_dict() for d in r.explanation],
+                }
                 for r in self.recommendations
             ],
             "withheld": [
@@ -254,15 +260,12 @@ class Assembler:
             for number, literals in enumerate(rule.dnf)
         }
         self._sources = {
-            rule.id: tuple(
-                CitedSource(c.source, kb.sources[c.source].title, c.ref, c.verified) for c in rule.sources
-            )
+            rule.id: tuple(CitedSource(c.source, kb.sources[c.source].title, c.ref, c.verified) for c in rule.sources)
             for rule in kb.rules
         }
         categories = ("referral", *[c for c in CATEGORIES if c != "referral"])
         self._rec_order = {
-            rec_id: (categories.index(spec.category), i)
-            for i, (rec_id, spec) in enumerate(kb.recommendations.items())
+            rec_id: (categories.index(spec.category), i) for i, (rec_id, spec) in enumerate(kb.recommendations.items())
         }
         self._evidence = {
             rec_id: tuple(
@@ -338,18 +341,20 @@ class Assembler:
             if rec_id in withheld_ids:
                 continue
             spec = kb.recommendations[rec_id]
-            recommendations.append(Recommendation(
-                id=rec_id,
-                category=spec.category,
-                title=spec.title,
-                advice=spec.advice,
-                # Fresh dicts: an assessment's evidence is its own to change.
-                evidence=tuple(dict(e) for e in self._evidence[rec_id]),
-                sources=spec.sources,
-                cautions=spec.cautions,
-                warnings=tuple(warnings.get(rec_id, ())),
-                explanation=tuple(explainer.node(r) for r in dict.fromkeys(recommended[rec_id])),
-            ))
+            recommendations.append(
+                Recommendation(
+                    id=rec_id,
+                    category=spec.category,
+                    title=spec.title,
+                    advice=spec.advice,
+                    # Fresh dicts: an assessment's evidence is its own to change.
+                    evidence=tuple(dict(e) for e in self._evidence[rec_id]),
+                    sources=spec.sources,
+                    cautions=spec.cautions,
+                    warnings=tuple(warnings.get(rec_id, ())),
+                    explanation=tuple(explainer.node(r) for r in dict.fromkeys(recommended[rec_id])),
+                )
+            )
 
         return Assessment(
             triage=TRIAGE_LEVELS[level],

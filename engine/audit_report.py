@@ -393,8 +393,7 @@ def _verification(advisor: Advisor) -> VerificationAudit:
         for r in report.invariants
     )
     anomalies = tuple(
-        AnomalyAudit(a.check, a.severity, a.message, a.rules, a.locations, a.example)
-        for a in report.anomalies
+        AnomalyAudit(a.check, a.severity, a.message, a.rules, a.locations, a.example) for a in report.anomalies
     )
     note = "Checked by SMT (z3) over every possible case, unknown answers included."
     return VerificationAudit(True, note, invariants, anomalies, report.cases_covered, report.classes_covered)
@@ -405,9 +404,7 @@ def _case_audit(advisor: Advisor, case: ClinicalCase) -> CaseAudit:
         fired = advisor.assess(advisor.case(case.facts, source=case.path)).fired_rules
     except CaseError:
         fired = ()  # check_case reports why the case does not validate
-    return CaseAudit(
-        case.id, case.title, case.basis, case.path, tuple(check_case(advisor, case)), tuple(fired)
-    )
+    return CaseAudit(case.id, case.title, case.basis, case.path, tuple(check_case(advisor, case)), tuple(fired))
 
 
 def _readable(cond: Condition) -> str:
@@ -436,12 +433,8 @@ def _rule_audit(
         )
         for a in rule.actions
     )
-    reads = sorted(
-        {(lit.name, lit.negated) for conj in rule.dnf for lit in conj if isinstance(lit, FindingRef)}
-    )
-    depends_on = tuple(
-        DependencyAudit(name, negated, tuple(derivers.get(name, ()))) for name, negated in reads
-    )
+    reads = sorted({(lit.name, lit.negated) for conj in rule.dnf for lit in conj if isinstance(lit, FindingRef)})
+    depends_on = tuple(DependencyAudit(name, negated, tuple(derivers.get(name, ()))) for name, negated in reads)
     depended_on_by = sorted({r for name in rule.derives for r in readers.get(name, ()) if r != rule.id})
     return RuleAudit(
         id=rule.id,
@@ -501,12 +494,9 @@ def build_audit(advisor: Advisor, cases: Iterable[ClinicalCase]) -> AuditData:
         for f in kb.facts.values()
     )
     findings = tuple(
-        FindingAudit(name, tuple(derivers.get(name, ())), tuple(readers.get(name, ())))
-        for name in sorted(kb.findings)
+        FindingAudit(name, tuple(derivers.get(name, ())), tuple(readers.get(name, ()))) for name in sorted(kb.findings)
     )
-    triage = tuple(
-        TriageAudit(level, tuple(triage_setters.get(level, ()))) for level in reversed(TRIAGE_LEVELS)
-    )
+    triage = tuple(TriageAudit(level, tuple(triage_setters.get(level, ()))) for level in reversed(TRIAGE_LEVELS))
 
     catalogue = []
     for rec in kb.recommendations.values():
@@ -665,9 +655,7 @@ def _action_html(action: ActionAudit) -> str:
     target = f"<code>{_link('recommendation', action.target)}</code>"
     title = f' <span class="muted">({_e(action.target_title)})</span>' if action.target_title else ""
     verb = {"recommend": "recommend", "withhold": "withhold", "caution": "caution on"}[action.kind]
-    cls = {"recommend": "", "withhold": ' class="act-withhold"', "caution": ' class="act-caution"'}[
-        action.kind
-    ]
+    cls = {"recommend": "", "withhold": ' class="act-withhold"', "caution": ' class="act-caution"'}[action.kind]
     text = f": {_e(action.text)}" if action.text else ""
     return f"<span{cls}>{verb}</span> {target}{title}{text}"
 
@@ -806,8 +794,7 @@ def _summary_html(audit: AuditData) -> str:
     ]
     wide = {"Digest", "Proof coverage"}
     grid = "".join(
-        f'<div class="card{" wide" if k in wide else ""}"><div class="k">{_e(k)}</div>'
-        f'<div class="v">{val}</div></div>'
+        f'<div class="card{" wide" if k in wide else ""}"><div class="k">{_e(k)}</div><div class="v">{val}</div></div>'
         for k, val in cards
     )
     return f'<div class="cards">{grid}</div><p class="muted">{_e(v.note)}</p>'
@@ -846,8 +833,7 @@ def _anomalies_html(v: VerificationAudit) -> str:
         (
             _badge(a.severity, "bad" if a.severity == "error" else "warn"),
             f"<code>{_e(a.check)}</code>",
-            _e(a.message)
-            + (f'<div class="muted">for example: {_e(_case_text(a.example))}</div>' if a.example else ""),
+            _e(a.message) + (f'<div class="muted">for example: {_e(_case_text(a.example))}</div>' if a.example else ""),
             _rule_links(a.rules, "-"),
             "<br>".join(_e(loc) for loc in a.locations),
         )
@@ -862,16 +848,8 @@ def _cases_html(audit: AuditData) -> str:
         if case.passed:
             result = _badge("passes", "ok")
         else:
-            result = (
-                _badge("fails", "bad")
-                + "<ul>"
-                + "".join(f"<li>{_e(p)}</li>" for p in case.problems)
-                + "</ul>"
-            )
-        fired = (
-            f"<details><summary>{len(case.fired_rules)} rules</summary>"
-            f"{_rule_links(case.fired_rules)}</details>"
-        )
+            result = _badge("fails", "bad") + "<ul>" + "".join(f"<li>{_e(p)}</li>" for p in case.problems) + "</ul>"
+        fired = f"<details><summary>{len(case.fired_rules)} rules</summary>{_rule_links(case.fired_rules)}</details>"
         rows.append(
             (
                 f'<span id="case-{_e(case.id)}"><code>{_e(case.id)}</code></span>',
@@ -937,9 +915,7 @@ def _sources_html(audit: AuditData) -> str:
             title += f'<div class="muted">{_e(s.notes.strip())}</div>'
         status = _badge(s.status, "ok" if s.status == "current" else "withdrawn")
         publisher = _e(" ".join(str(p) for p in (s.publisher, s.year) if p))
-        rows.append(
-            (name, title, publisher, status, f"{len(s.cited_by)} rules, {len(s.grades)} catalogue entries")
-        )
+        rows.append((name, title, publisher, status, f"{len(s.cited_by)} rules, {len(s.grades)} catalogue entries"))
     return _table(["Source", "Title", "Publisher", "Status", "Used by"], rows, "sources")
 
 
@@ -1103,10 +1079,7 @@ def render_html(audit: AuditData) -> str:
     conflicts = (
         _table(
             ["Entry", "Category", "Disagreement"],
-            (
-                (_link("recommendation", c.id, c.title), _e(c.category), _e(_conflict_text(c)))
-                for c in audit.conflicts
-            ),
+            ((_link("recommendation", c.id, c.title), _e(c.category), _e(_conflict_text(c))) for c in audit.conflicts),
             "conflicts",
         )
         if audit.conflicts
@@ -1125,8 +1098,7 @@ def render_html(audit: AuditData) -> str:
     )
     sections = {
         "summary": _summary_html(audit),
-        "graph": f'<p class="muted">{_e(graph_note)}</p>'
-        f'<div class="graphbox">{render_svg(audit.graph)}</div>',
+        "graph": f'<p class="muted">{_e(graph_note)}</p><div class="graphbox">{render_svg(audit.graph)}</div>',
         "invariants": f'<p class="muted">{_e(v.coverage_text().capitalize())}.</p>{_invariants_html(v)}',
         "anomalies": _anomalies_html(v),
         "rules": (
@@ -1143,9 +1115,7 @@ def render_html(audit: AuditData) -> str:
         "sources": _sources_html(audit),
     }
     toc = "".join(f'<a href="#{key}">{_e(name)}</a>' for key, name in _SECTIONS)
-    body = "".join(
-        f'<section id="{key}"><h2>{_e(name)}</h2>{sections[key]}</section>' for key, name in _SECTIONS
-    )
+    body = "".join(f'<section id="{key}"><h2>{_e(name)}</h2>{sections[key]}</section>' for key, name in _SECTIONS)
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
@@ -1219,8 +1189,7 @@ def _md_citation(c: CitedSourceAudit) -> str:
 def _md_rule(rule: RuleAudit) -> list[str]:
     p = rule.provenance
     depends = "; ".join(
-        f"{'no ' if d.absence else ''}{_mc(d.finding)} (derived by {_md_rules(d.derived_by)})"
-        for d in rule.depends_on
+        f"{'no ' if d.absence else ''}{_mc(d.finding)} (derived by {_md_rules(d.derived_by)})" for d in rule.depends_on
     )
     lines = [
         f'<a id="rule-{rule.id}"></a>',
@@ -1412,9 +1381,7 @@ def render_markdown(audit: AuditData) -> str:
         ]
 
     out += ["## Facts, findings, triage", "", "### Triage levels", ""]
-    out += _md_table(
-        ["Triage level", "Set by"], ((t.level, _md_rules(t.set_by, "no rule")) for t in audit.triage)
-    )
+    out += _md_table(["Triage level", "Set by"], ((t.level, _md_rules(t.set_by, "no rule")) for t in audit.triage))
     out += ["### Input facts", ""]
     out += _md_table(
         ["Fact", "Role", "Values", "Question", "Read by"],

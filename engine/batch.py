@@ -253,9 +253,7 @@ def summary_row(line: int, assessment: Assessment) -> tuple[str, ...]:
 def _csv_line(row: Sequence[str]) -> str:
     # One record, one line: a newline inside a message would split it.
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(
-        [cell.replace("\r", " ").replace("\n", " ") for cell in row]
-    )
+    csv.writer(buffer, lineterminator="\n").writerow([cell.replace("\r", " ").replace("\n", " ") for cell in row])
     return buffer.getvalue()
 
 
@@ -293,9 +291,7 @@ def _start_worker(
 ) -> None:
     # Ctrl-C reaches the whole process group: the parent decides what to do.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(
-        target=_watch_parent, args=(parent,), name="spasm-advisor-parent-watch", daemon=True
-    ).start()
+    threading.Thread(target=_watch_parent, args=(parent,), name="spasm-advisor-parent-watch", daemon=True).start()
     global _WORKER
     _WORKER = RecordAssessor(_load_advisor(rules, knowledge), in_format, out_format, header)
     # Everything built so far lives as long as the worker: keep it out of
@@ -362,9 +358,7 @@ def check_header(header: Sequence[str], kb: KnowledgeBase) -> list[str]:
         if not name:
             raise BatchError(f"CSV header: column {number} has no name")
         if name not in kb.facts:
-            raise BatchError(
-                f"CSV header: unknown fact '{name}'{did_you_mean(name, kb.facts)} (column {number})"
-            )
+            raise BatchError(f"CSV header: unknown fact '{name}'{did_you_mean(name, kb.facts)} (column {number})")
         if name in seen:
             raise BatchError(f"CSV header: fact '{name}' appears twice")
         seen.add(name)
@@ -431,9 +425,7 @@ def _inspect_output(path: Path, out_format: str, summary: BatchSummary) -> int:
                 row = next(csv.reader([line.decode("utf-8", "replace")]))
                 if number == 1:
                     if tuple(row) != CSV_COLUMNS:
-                        raise BatchError(
-                            f"{path}: not a CSV output of 'spasm-advisor batch' (header {row[:6]})"
-                        )
+                        raise BatchError(f"{path}: not a CSV output of 'spasm-advisor batch' (header {row[:6]})")
                     continue
                 if len(row) != len(CSV_COLUMNS):
                     raise BatchError(f"{path}:{number}: not a record of 'spasm-advisor batch'")

@@ -55,7 +55,9 @@ def validate_case(data: object, kb: KnowledgeBase, *, source: str | None = None)
     """
     if not isinstance(data, Mapping):
         kind = "nothing" if data is None else type(data).__name__
-        raise CaseError([CaseProblem("", f"a case must be a mapping of fact names to values, not {kind}")], source=source)
+        raise CaseError(
+            [CaseProblem("", f"a case must be a mapping of fact names to values, not {kind}")], source=source
+        )
     problems: list[CaseProblem] = []
     values: dict[str, Value] = {}
     for key, value in data.items():

@@ -43,20 +43,28 @@ def to_cds_hooks(assessment: Assessment, kb: KnowledgeBase) -> dict[str, Any]:
         detail += [f"**Warning:** {w.message}" for w in rec.warnings]
         detail += [f"**Caution:** {c}" for c in rec.cautions]
         detail += [f"*Why:* {node.because} (rule `{node.rule}`)" for node in rec.explanation]
-        cards.append({
-            "uuid": str(uuid.uuid5(_NAMESPACE, f"{assessment.kb_digest}:{rec.id}")),
-            "summary": _summary(rec.title),
-            "detail": "\n\n".join(detail),
-            "indicator": indicator,
-            "source": {"label": _label(kb, rec)},
-        })
+        cards.append(
+            {
+                "uuid": str(uuid.uuid5(_NAMESPACE, f"{assessment.kb_digest}:{rec.id}")),
+                "summary": _summary(rec.title),
+                "detail": "\n\n".join(detail),
+                "indicator": indicator,
+                "source": {"label": _label(kb, rec)},
+            }
+        )
     for item in assessment.withheld:
         spec = kb.recommendations[item.id]
-        cards.append({
-            "uuid": str(uuid.uuid5(_NAMESPACE, f"{assessment.kb_digest}:withheld:{item.id}:{item.rule}")),
-            "summary": _summary(f"Avoid: {spec.title}"),
-            "detail": f"{item.reason} (rule `{item.rule}`)",
-            "indicator": "warning",
-            "source": {"label": "; ".join(dict.fromkeys(kb.sources[c.source].short for c in kb.rule_index[item.rule].sources))},
-        })
+        cards.append(
+            {
+                "uuid": str(uuid.uuid5(_NAMESPACE, f"{assessment.kb_digest}:withheld:{item.id}:{item.rule}")),
+                "summary": _summary(f"Avoid: {spec.title}"),
+                "detail": f"{item.reason} (rule `{item.rule}`)",
+                "indicator": "warning",
+                "source": {
+                    "label": "; ".join(
+                        dict.fromkeys(kb.sources[c.source].short for c in kb.rule_index[item.rule].sources)
+                    )
+                },
+            }
+        )
     return {"cards": cards}

@@ -23,7 +23,17 @@ from .yamlfile import decode, load_yaml_text
 
 __all__ = ["ClinicalCase", "check_case", "load_clinical_cases"]
 
-_EXPECT_KEYS = ("triage", "recommend", "not_recommend", "withheld", "not_withheld", "findings", "not_findings", "warned", "not_warned")
+_EXPECT_KEYS = (
+    "triage",
+    "recommend",
+    "not_recommend",
+    "withheld",
+    "not_withheld",
+    "findings",
+    "not_findings",
+    "warned",
+    "not_warned",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +74,9 @@ def _parse(data: Any, path: str) -> ClinicalCase:
         raise KnowledgeBaseError("a case file needs a 'case' mapping and an 'expect' mapping", path=path)
     extra = set(expect) - set(_EXPECT_KEYS)
     if extra:
-        raise KnowledgeBaseError(f"unknown key '{sorted(extra)[0]}' in expect (expected {', '.join(_EXPECT_KEYS)})", path=path)
+        raise KnowledgeBaseError(
+            f"unknown key '{sorted(extra)[0]}' in expect (expected {', '.join(_EXPECT_KEYS)})", path=path
+        )
     triage = expect.get("triage")
     if triage is not None and triage not in TRIAGE_LEVELS:
         raise KnowledgeBaseError(f"expect.triage must be one of {', '.join(TRIAGE_LEVELS)}, got {triage!r}", path=path)
@@ -105,7 +117,14 @@ def check_case(advisor: Advisor, case: ClinicalCase) -> list[str]:
         return [f"the case does not validate: {exc}"]
     problems = []
     catalogue = advisor.knowledge_base.recommendations
-    for rec_id in (*case.recommend, *case.not_recommend, *case.withheld, *case.not_withheld, *case.warned, *case.not_warned):
+    for rec_id in (
+        *case.recommend,
+        *case.not_recommend,
+        *case.withheld,
+        *case.not_withheld,
+        *case.warned,
+        *case.not_warned,
+    ):
         if rec_id not in catalogue:
             problems.append(f"'{rec_id}' is not in the catalogue")
     if case.triage is not None and result.triage != case.triage:
@@ -140,6 +159,6 @@ def check_case(advisor: Advisor, case: ClinicalCase) -> list[str]:
             problems.append(f"'{rec_id}' is not given with a warning")
     for rec_id in case.not_warned:
         if warnings.get(rec_id):
-            rules = ", ".join(w.rule for w in warnings[rec_id])
-            problems.append(f"'{rec_id}' carries a warning (from {rules}) but must not")
+            sources = ", ".join(w.rule for w in warnings[rec_id])
+            problems.append(f"'{rec_id}' carries a warning (from {sources}) but must not")
     return problems

@@ -166,9 +166,7 @@ class CompiledKnowledgeBase:
 
 def compile_branches(kb: KnowledgeBase) -> tuple[Branch, ...]:
     """Every branch of every rule, in firing priority: stratum, then rule id, then branch."""
-    return tuple(
-        Branch(rule, number, literals) for rule in kb.rules for number, literals in enumerate(rule.dnf)
-    )
+    return tuple(Branch(rule, number, literals) for rule in kb.rules for number, literals in enumerate(rule.dnf))
 
 
 def compile_knowledge_base(kb: KnowledgeBase) -> CompiledKnowledgeBase:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, TypeAlias, Union
+from typing import Literal, TypeAlias
 
 __all__ = [
     "All",
@@ -33,7 +33,7 @@ __all__ = [
     "to_dnf",
 ]
 
-Value: TypeAlias = Union[bool, int, str]
+Value: TypeAlias = bool | int | str
 Operator = Literal["==", "!=", "<", "<=", ">", ">="]
 
 _COMPLEMENT: dict[str, str] = {"==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
@@ -100,8 +100,8 @@ class Not:
     item: Condition
 
 
-Condition: TypeAlias = Union[Comparison, Known, FindingRef, Name, All, Any_, Not]
-Literal_: TypeAlias = Union[Comparison, Known, FindingRef]
+Condition: TypeAlias = Comparison | Known | FindingRef | Name | All | Any_ | Not
+Literal_: TypeAlias = Comparison | Known | FindingRef
 
 
 def _parse_value(text: str) -> Value:
@@ -144,9 +144,7 @@ def parse_condition(raw: object) -> Condition:
         if key == "not":
             return Not(parse_condition(value))
         raise ConditionSyntaxError(f"unknown condition operator '{key}' (expected all, any or not)")
-    raise ConditionSyntaxError(
-        f"a condition is a string or a mapping, not {type(raw).__name__} ({raw!r})"
-    )
+    raise ConditionSyntaxError(f"a condition is a string or a mapping, not {type(raw).__name__} ({raw!r})")
 
 
 def negation_normal_form(cond: Condition, negate: bool = False) -> Condition:

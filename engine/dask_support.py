@@ -102,15 +102,13 @@ def _row(
     return row
 
 
-def assess_frame(
-    frame: Any, rules: str | None = None, knowledge: str | None = None, full: bool = False
-) -> Any:
+def assess_frame(frame: Any, rules: str | None = None, knowledge: str | None = None, full: bool = False) -> Any:
     """Assess every row of a pandas DataFrame (one partition).
 
     Returns a pandas DataFrame with the same index and the columns
     :data:`COLUMNS` (plus ``assessment`` with ``full``).
     """
-    import pandas as pd  # type: ignore[import-untyped]
+    import pandas as pd
 
     advisor = _advisor(rules, knowledge)
     facts = advisor.knowledge_base.facts
@@ -121,9 +119,7 @@ def assess_frame(
     return pd.DataFrame(rows, index=frame.index, columns=columns, dtype=object)
 
 
-def assess_partitions(
-    cases: Any, *, rules: str | None = None, knowledge: str | None = None, full: bool = False
-) -> Any:
+def assess_partitions(cases: Any, *, rules: str | None = None, knowledge: str | None = None, full: bool = False) -> Any:
     """Assess every row of a Dask DataFrame of cases, partition by partition, on the current scheduler.
 
     Args:

@@ -39,7 +39,13 @@ class BehaviourChange:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {"aspect": self.aspect, "old": self.old, "new": self.new, "when": self.condition, "example": self.example}
+        return {
+            "aspect": self.aspect,
+            "old": self.old,
+            "new": self.new,
+            "when": self.condition,
+            "example": self.example,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +72,16 @@ class KnowledgeBaseDiff:
         """JSON form."""
         return {
             "behaviour_changed": self.behaviour_changed,
-            "rules": {"added": list(self.rules_added), "removed": list(self.rules_removed),
-                      "changed": [{"id": i, "fields": list(f)} for i, f in self.rules_changed]},
-            "catalogue": {"added": list(self.catalogue_added), "removed": list(self.catalogue_removed),
-                          "changed": list(self.catalogue_changed)},
+            "rules": {
+                "added": list(self.rules_added),
+                "removed": list(self.rules_removed),
+                "changed": [{"id": i, "fields": list(f)} for i, f in self.rules_changed],
+            },
+            "catalogue": {
+                "added": list(self.catalogue_added),
+                "removed": list(self.catalogue_removed),
+                "changed": list(self.catalogue_changed),
+            },
             "facts": {"added": list(self.facts_added), "removed": list(self.facts_removed)},
             "behaviour": [b.to_dict() for b in self.behaviour],
             "regions_truncated_for": list(self.truncated),
@@ -78,8 +90,13 @@ class KnowledgeBaseDiff:
 
 def _rule_fields(rule: RuleSpec) -> dict[str, Any]:
     return {
-        "title": rule.title, "when": render(rule.condition), "then": rule.actions, "because": rule.because,
-        "sources": rule.sources, "evidence": rule.evidence, "provenance": rule.provenance,
+        "title": rule.title,
+        "when": render(rule.condition),
+        "then": rule.actions,
+        "because": rule.because,
+        "sources": rule.sources,
+        "evidence": rule.evidence,
+        "provenance": rule.provenance,
     }
 
 
@@ -105,12 +122,19 @@ class _Region:
         if spec.type == "boolean":
             yes, no = z3.And(known, var), z3.And(known, z3.Not(var))
             if value is None:
-                options += [(f"{name} is not yes", z3.Or(unknown, no)), (f"{name} is not no", z3.Or(unknown, yes)),
-                            (f"{name} is unknown", unknown)]
+                options += [
+                    (f"{name} is not yes", z3.Or(unknown, no)),
+                    (f"{name} is not no", z3.Or(unknown, yes)),
+                    (f"{name} is unknown", unknown),
+                ]
             elif value:
                 options += [(f"{name} is not no", z3.Or(unknown, yes)), (f"{name} is known", known), (name, yes)]
             else:
-                options += [(f"{name} is not yes", z3.Or(unknown, no)), (f"{name} is known", known), (f"{name} = no", no)]
+                options += [
+                    (f"{name} is not yes", z3.Or(unknown, no)),
+                    (f"{name} is known", known),
+                    (f"{name} = no", no),
+                ]
             return options
         if value is None:
             return [*options, (f"{name} is unknown", unknown)]
@@ -197,8 +221,13 @@ def diff_knowledge_bases(old: Advisor | KnowledgeBase, new: Advisor | KnowledgeB
     pairs: list[tuple[str, Any, Any]] = []
     for rec_id in sorted(set(old_kb.recommendations) | set(new_kb.recommendations)):
         in_old, in_new = rec_id in old_kb.recommendations, rec_id in new_kb.recommendations
-        pairs.append((f"recommends {rec_id}", old_sym.given(rec_id) if in_old else z3.BoolVal(False),
-                      new_sym.given(rec_id) if in_new else z3.BoolVal(False)))
+        pairs.append(
+            (
+                f"recommends {rec_id}",
+                old_sym.given(rec_id) if in_old else z3.BoolVal(False),
+                new_sym.given(rec_id) if in_new else z3.BoolVal(False),
+            )
+        )
         pairs.append((f"withholds {rec_id}", old_sym.withheld(rec_id), new_sym.withheld(rec_id)))
         pairs.append((f"warns on {rec_id}", old_sym.warned(rec_id), new_sym.warned(rec_id)))
     for finding in sorted(old_kb.findings | new_kb.findings):
@@ -229,10 +258,13 @@ def diff_knowledge_bases(old: Advisor | KnowledgeBase, new: Advisor | KnowledgeB
         rules_changed=tuple(changed),
         catalogue_added=tuple(sorted(set(new_kb.recommendations) - set(old_kb.recommendations))),
         catalogue_removed=tuple(sorted(set(old_kb.recommendations) - set(new_kb.recommendations))),
-        catalogue_changed=tuple(sorted(
-            r for r in set(old_kb.recommendations) & set(new_kb.recommendations)
-            if strip(old_kb.recommendations[r]) != strip(new_kb.recommendations[r])
-        )),
+        catalogue_changed=tuple(
+            sorted(
+                r
+                for r in set(old_kb.recommendations) & set(new_kb.recommendations)
+                if strip(old_kb.recommendations[r]) != strip(new_kb.recommendations[r])
+            )
+        ),
         facts_added=tuple(sorted(set(new_kb.facts) - set(old_kb.facts))),
         facts_removed=tuple(sorted(set(old_kb.facts) - set(new_kb.facts))),
         behaviour=tuple(behaviour),
@@ -253,11 +285,15 @@ def _minimal_example(variables: FactVariables, differ: Any, region: Any) -> dict
 def render_diff(result: KnowledgeBaseDiff) -> str:
     """The diff as text."""
     lines = []
-    for label, items in (("Rules added", result.rules_added), ("Rules removed", result.rules_removed),
-                         ("Catalogue entries added", result.catalogue_added),
-                         ("Catalogue entries removed", result.catalogue_removed),
-                         ("Catalogue entries changed", result.catalogue_changed),
-                         ("Facts added", result.facts_added), ("Facts removed", result.facts_removed)):
+    for label, items in (
+        ("Rules added", result.rules_added),
+        ("Rules removed", result.rules_removed),
+        ("Catalogue entries added", result.catalogue_added),
+        ("Catalogue entries removed", result.catalogue_removed),
+        ("Catalogue entries changed", result.catalogue_changed),
+        ("Facts added", result.facts_added),
+        ("Facts removed", result.facts_removed),
+    ):
         if items:
             lines.append(f"{label}: {', '.join(items)}")
     for rule_id, fields in result.rules_changed:

@@ -214,9 +214,7 @@ def dependency_graph(kb: KnowledgeBase) -> DependencyGraph:
         nodes.append(GraphNode(key, fact.id, "fact", 0, fact.role, fact.question, key in touched))
     for name in sorted(depths, key=lambda n: (depths[n], n)):
         key = f"finding:{name}"
-        nodes.append(
-            GraphNode(key, name, "finding", depths[name], "finding", "derived finding", key in touched)
-        )
+        nodes.append(GraphNode(key, name, "finding", depths[name], "finding", "derived finding", key in touched))
     # Highest triage first: the emergency node sits on top, where a reader looks first.
     for level in reversed(TRIAGE_LEVELS):
         key = f"triage:{level}"
@@ -225,9 +223,7 @@ def dependency_graph(kb: KnowledgeBase) -> DependencyGraph:
     for rec in kb.recommendations.values():
         key = f"recommendation:{rec.id}"
         nodes.append(
-            GraphNode(
-                key, rec.id, "recommendation", conclusion_column, rec.category, rec.title, key in touched
-            )
+            GraphNode(key, rec.id, "recommendation", conclusion_column, rec.category, rec.title, key in touched)
         )
 
     columns = ["Input facts"]
@@ -288,9 +284,7 @@ def _order_columns(graph: DependencyGraph) -> list[list[str]]:
         col = columns[index]
 
         def barycenter(key: str) -> float:
-            others = [
-                pos[k] for k in neighbours[key] if (column_of[k] < index if forward else column_of[k] > index)
-            ]
+            others = [pos[k] for k in neighbours[key] if (column_of[k] < index if forward else column_of[k] > index)]
             return sum(others) / len(others) if others else pos[key]
 
         # sorted() is stable, and a node with no neighbours on that side keeps
@@ -455,8 +449,7 @@ def _legend() -> str:
     for swatch, cls, text in _LEGEND:
         if swatch == "node":
             parts.append(
-                f'<g class="{cls}"><rect x="{x:.1f}" y="{y:.1f}" width="{_SWATCH:.0f}" height="12" '
-                f'rx="3"/></g>'
+                f'<g class="{cls}"><rect x="{x:.1f}" y="{y:.1f}" width="{_SWATCH:.0f}" height="12" rx="3"/></g>'
             )
         else:
             kind = cls.split()[1]
@@ -516,16 +509,14 @@ def render_svg(graph: DependencyGraph, layout: Layout | None = None) -> str:
     out = [
         f'<svg class="depgraph" xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
         f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-labelledby="depgraph-title">',
-        '<title id="depgraph-title">Rule dependency graph: input facts, findings, triage and '
-        "recommendations</title>",
+        '<title id="depgraph-title">Rule dependency graph: input facts, findings, triage and recommendations</title>',
         f"<style>{_SVG_STYLE}</style>",
         _markers(),
         _legend(),
     ]
     for x, w, title in zip(layout.column_x, layout.column_width, graph.columns, strict=True):
         out.append(
-            f'<text class="colhead" x="{x + w / 2:.1f}" y="{_MARGIN + 40:.1f}" text-anchor="middle">'
-            f"{_e(title)}</text>"
+            f'<text class="colhead" x="{x + w / 2:.1f}" y="{_MARGIN + 40:.1f}" text-anchor="middle">{_e(title)}</text>'
         )
     for x, y, text in layout.labels:
         out.append(f'<text class="blocklabel" x="{x:.1f}" y="{y:.1f}">{_e(text)}</text>')
@@ -613,9 +604,7 @@ def render_mermaid(graph: DependencyGraph) -> str:
     ]
     for kind in NODE_KINDS:
         members = [
-            _mermaid_id(n)
-            for n in graph.nodes
-            if n.kind == kind and not (kind == "fact" and n.group == "red_flag")
+            _mermaid_id(n) for n in graph.nodes if n.kind == kind and not (kind == "fact" and n.group == "red_flag")
         ]
         if members:
             lines.append(f"  class {','.join(members)} {kind}")

@@ -211,9 +211,7 @@ def _literal_status(lit: Literal_, asked: Mapping[str, Value | None], findings: 
     return _TRUE if value is not None and compare(lit.op, value, lit.value) else _FALSE
 
 
-def _outlook(
-    kb: KnowledgeBase, asked: Mapping[str, Value | None], derivers: Mapping[str, list[RuleSpec]]
-) -> _Outlook:
+def _outlook(kb: KnowledgeBase, asked: Mapping[str, Value | None], derivers: Mapping[str, list[RuleSpec]]) -> _Outlook:
     findings = dict.fromkeys(kb.findings, _OPEN)
     rule_status: dict[str, int] = {}
     branch_status: dict[str, list[int]] = {}
@@ -223,9 +221,7 @@ def _outlook(
             statuses = []
             for conj in rule.dnf:
                 lits = [_literal_status(lit, asked, findings) for lit in conj]
-                statuses.append(
-                    _FALSE if _FALSE in lits else _TRUE if all(s == _TRUE for s in lits) else _OPEN
-                )
+                statuses.append(_FALSE if _FALSE in lits else _TRUE if all(s == _TRUE for s in lits) else _OPEN)
             branch_status[rule.id] = statuses
             rule_status[rule.id] = (
                 _TRUE if _TRUE in statuses else _FALSE if all(s == _FALSE for s in statuses) else _OPEN
@@ -235,9 +231,7 @@ def _outlook(
             if findings[name] != _OPEN:
                 continue
             of_derivers = [rule_status[r.id] for r in derivers.get(name, ())]
-            new = (
-                _TRUE if _TRUE in of_derivers else _FALSE if all(s == _FALSE for s in of_derivers) else _OPEN
-            )
+            new = _TRUE if _TRUE in of_derivers else _FALSE if all(s == _FALSE for s in of_derivers) else _OPEN
             if new != _OPEN:
                 findings[name] = new
                 changed = True
@@ -247,14 +241,11 @@ def _outlook(
             continue
         for conj, status in zip(rule.dnf, branch_status[rule.id], strict=True):
             if status != _FALSE:
-                relevant.update(
-                    lit.name for lit in conj if not isinstance(lit, FindingRef) and lit.name not in asked
-                )
+                relevant.update(lit.name for lit in conj if not isinstance(lit, FindingRef) and lit.name not in asked)
     emergency = tuple(
         rule
         for rule in kb.rules
-        if rule_status[rule.id] == _TRUE
-        and any(a.kind == "triage" and a.target == "emergency" for a in rule.actions)
+        if rule_status[rule.id] == _TRUE and any(a.kind == "triage" and a.target == "emergency" for a in rule.actions)
     )
     return _Outlook(rule_status, frozenset(relevant), emergency)
 
@@ -457,9 +448,5 @@ def case_yaml(answers: Mapping[str, Value | None], kb: KnowledgeBase, *, complet
     ]
     if not complete:
         header.append("# The interview was not finished: only the questions answered so far are here.")
-    body = (
-        yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True, default_flow_style=False)
-        if ordered
-        else "{}\n"
-    )
+    body = yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True, default_flow_style=False) if ordered else "{}\n"
     return "\n".join(header) + "\n" + body

@@ -26,7 +26,6 @@ from .conditions import (
     All,
     Any_,
     Comparison,
-    Condition,
     ConditionSyntaxError,
     FindingRef,
     Known,
@@ -97,9 +96,12 @@ def _parse(raw: object, kb: KnowledgeBase, where: str) -> Any:
             if match["category"]:
                 category = match["category"]
                 if category not in CATEGORIES:
-                    raise ConditionSyntaxError(f"unknown category '{category}' (expected one of {', '.join(CATEGORIES)})")
+                    raise ConditionSyntaxError(
+                        f"unknown category '{category}' (expected one of {', '.join(CATEGORIES)})"
+                    )
                 members = tuple(r for r, spec in kb.recommendations.items() if spec.category == category)
-                return Any_(tuple(Outcome(match["verb"], r) for r in members)) if members else Outcome("none", category)
+                outcomes: tuple[Any, ...] = tuple(Outcome(match["verb"], r) for r in members)
+                return Any_(outcomes) if members else Outcome("none", category)
             if match["verb"]:
                 rec = match["rec"]
                 if rec not in kb.recommendations:
@@ -117,7 +119,9 @@ def _parse(raw: object, kb: KnowledgeBase, where: str) -> Any:
                 return Comparison(atom.name, "==", True)
             if atom.name in kb.findings:
                 return FindingRef(atom.name)
-            raise ConditionSyntaxError(f"unknown fact or finding '{atom.name}'{did_you_mean(atom.name, set(kb.facts) | kb.findings)}")
+            raise ConditionSyntaxError(
+                f"unknown fact or finding '{atom.name}'{did_you_mean(atom.name, set(kb.facts) | kb.findings)}"
+            )
         if isinstance(atom, Comparison | Known) and atom.name not in kb.facts:
             raise ConditionSyntaxError(f"unknown fact '{atom.name}'{did_you_mean(atom.name, kb.facts)}")
         return atom
@@ -177,8 +181,14 @@ def _holds(cond: Any, assessment: Assessment, values: Mapping[str, Any], finding
     if isinstance(cond, Outcome):
         if cond.kind == "triage":
             actual, wanted = triage_rank(assessment.triage), triage_rank(cond.target)
-            return {"==": actual == wanted, "!=": actual != wanted, "<": actual < wanted,
-                    "<=": actual <= wanted, ">": actual > wanted, ">=": actual >= wanted}[cond.op]
+            return {
+                "==": actual == wanted,
+                "!=": actual != wanted,
+                "<": actual < wanted,
+                "<=": actual <= wanted,
+                ">": actual > wanted,
+                ">=": actual >= wanted,
+            }[cond.op]
         if cond.kind == "recommends":
             return cond.target in assessment.recommendation_ids()
         if cond.kind == "none":

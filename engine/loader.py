@@ -81,6 +81,7 @@ def _kind(value: object) -> str:
     names = {int: "a number", float: "a number", str: "text", bytes: "binary data"}
     return names.get(type(value), type(value).__name__)
 
+
 KNOWLEDGE_FILES = ("facts.yaml", "recommendations.yaml", "sources.yaml")
 
 
@@ -91,10 +92,12 @@ class _Doc:
         self.name = name
         self.data = data
 
-    def error(self, detail: str, node: object = None, *, key: str | None = None, rule_id: str | None = None) -> KnowledgeBaseError:
+    def error(
+        self, detail: str, node: object = None, *, key: str | None = None, rule_id: str | None = None
+    ) -> KnowledgeBaseError:
         line = None
         if key is not None and hasattr(node, "key_lines"):
-            line = node.key_lines.get(key)  # type: ignore[union-attr]
+            line = node.key_lines.get(key)
         if line is None:
             line = line_of(node, line_of(self.data))
         return KnowledgeBaseError(detail, path=self.name, line=line, rule_id=rule_id)
@@ -121,7 +124,9 @@ def _mapping(doc: _Doc, value: object, what: str, rule_id: str | None = None) ->
     return value
 
 
-def _list(doc: _Doc, parent: Mapping[str, Any], key: str, *, required: bool = True, rule_id: str | None = None) -> list[Any]:
+def _list(
+    doc: _Doc, parent: Mapping[str, Any], key: str, *, required: bool = True, rule_id: str | None = None
+) -> list[Any]:
     if key not in parent:
         if required:
             raise doc.error(f"missing '{key}'", parent, rule_id=rule_id)
@@ -132,7 +137,14 @@ def _list(doc: _Doc, parent: Mapping[str, Any], key: str, *, required: bool = Tr
     return value
 
 
-def _check_keys(doc: _Doc, node: Mapping[str, Any], required: Iterable[str], optional: Iterable[str], what: str, rule_id: str | None = None) -> None:
+def _check_keys(
+    doc: _Doc,
+    node: Mapping[str, Any],
+    required: Iterable[str],
+    optional: Iterable[str],
+    what: str,
+    rule_id: str | None = None,
+) -> None:
     allowed = set(required) | set(optional)
     for key in node:
         if key not in allowed:
@@ -144,7 +156,9 @@ def _check_keys(doc: _Doc, node: Mapping[str, Any], required: Iterable[str], opt
             raise doc.error(f"{what} is missing '{key}'", node, rule_id=rule_id)
 
 
-def _text(doc: _Doc, node: Mapping[str, Any], key: str, *, rule_id: str | None = None, optional: bool = False) -> str | None:
+def _text(
+    doc: _Doc, node: Mapping[str, Any], key: str, *, rule_id: str | None = None, optional: bool = False
+) -> str | None:
     value = node.get(key)
     if value is None and optional:
         return None
@@ -160,13 +174,25 @@ def _text(doc: _Doc, node: Mapping[str, Any], key: str, *, rule_id: str | None =
 
 def _ident(doc: _Doc, node: Mapping[str, Any], key: str = "id", rule_id: str | None = None) -> str:
     value = node.get(key)
-    if not isinstance(value, str) or not value.replace("_", "a").isalnum() or not value[:1].isalpha() or value != value.lower():
+    if (
+        not isinstance(value, str)
+        or not value.replace("_", "a").isalnum()
+        or not value[:1].isalpha()
+        or value != value.lower()
+    ):
         detail = f"'{key}' must be a snake_case identifier, got {brief(value)}"
         raise doc.error(detail, node, key=key, rule_id=rule_id)
     return value
 
 
-def _choice(doc: _Doc, node: Mapping[str, Any], key: str, choices: Iterable[str], default: str | None = None, rule_id: str | None = None) -> str:
+def _choice(
+    doc: _Doc,
+    node: Mapping[str, Any],
+    key: str,
+    choices: Iterable[str],
+    default: str | None = None,
+    rule_id: str | None = None,
+) -> str:
     value = node.get(key, default)
     options = tuple(choices)
     if value not in options:
@@ -184,12 +210,19 @@ def _unique(doc: _Doc, seen: dict[str, Any], ident: str, node: object, what: str
 
 # --- sources -----------------------------------------------------------------
 
+
 def _load_sources(doc: _Doc) -> dict[str, Source]:
     _check_keys(doc, doc.data, ["version", "sources"], [], "sources.yaml")
     sources: dict[str, Source] = {}
     for raw in _list(doc, doc.data, "sources"):
         node = _mapping(doc, raw, "a source")
-        _check_keys(doc, node, ["id", "title"], ["label", "publisher", "year", "updated", "url", "status", "notes", "verified"], "a source")
+        _check_keys(
+            doc,
+            node,
+            ["id", "title"],
+            ["label", "publisher", "year", "updated", "url", "status", "notes", "verified"],
+            "a source",
+        )
         ident = _ident(doc, node)
         year = node.get("year")
         if year is not None and (isinstance(year, bool) or not isinstance(year, int)):
@@ -208,7 +241,14 @@ def _load_sources(doc: _Doc) -> dict[str, Source]:
     return sources
 
 
-def _source_id(doc: _Doc, node: object, value: object, sources: Mapping[str, Source], rule_id: str | None = None, key: str | None = None) -> str:
+def _source_id(
+    doc: _Doc,
+    node: object,
+    value: object,
+    sources: Mapping[str, Source],
+    rule_id: str | None = None,
+    key: str | None = None,
+) -> str:
     if not isinstance(value, str) or value not in sources:
         hint = did_you_mean(value, sources) if isinstance(value, str) and len(value) <= 60 else ""
         shown = value if isinstance(value, str) and len(value) <= 60 else brief(value)
@@ -225,12 +265,15 @@ def _verified(doc: _Doc, node: Mapping[str, Any], rule_id: str | None = None) ->
 
 # --- facts -------------------------------------------------------------------
 
+
 def _load_facts(doc: _Doc) -> dict[str, FactSpec]:
     _check_keys(doc, doc.data, ["version", "facts"], ["release"], "facts.yaml")
     facts: dict[str, FactSpec] = {}
     for raw in _list(doc, doc.data, "facts"):
         node = _mapping(doc, raw, "a fact")
-        _check_keys(doc, node, ["id", "type", "question", "description", "role"], ["min", "max", "values", "unit"], "a fact")
+        _check_keys(
+            doc, node, ["id", "type", "question", "description", "role"], ["min", "max", "values", "unit"], "a fact"
+        )
         ident = _ident(doc, node)
         _unique(doc, facts, ident, node, "fact")
         kind = _choice(doc, node, "type", ("boolean", "integer", "enum"))
@@ -268,25 +311,30 @@ def _load_facts(doc: _Doc) -> dict[str, FactSpec]:
 
 # --- catalogue ---------------------------------------------------------------
 
+
 def _load_catalogue(doc: _Doc, sources: Mapping[str, Source]) -> dict[str, RecommendationSpec]:
     _check_keys(doc, doc.data, ["version", "recommendations"], [], "recommendations.yaml")
     catalogue: dict[str, RecommendationSpec] = {}
     for raw in _list(doc, doc.data, "recommendations"):
         node = _mapping(doc, raw, "a recommendation")
-        _check_keys(doc, node, ["id", "category", "title", "advice", "evidence", "sources"], ["cautions"], "a recommendation")
+        _check_keys(
+            doc, node, ["id", "category", "title", "advice", "evidence", "sources"], ["cautions"], "a recommendation"
+        )
         ident = _ident(doc, node)
         _unique(doc, catalogue, ident, node, "recommendation")
         evidence = []
         for item in _list(doc, node, "evidence"):
             ev = _mapping(doc, item, "an evidence entry")
             _check_keys(doc, ev, ["source", "level"], ["summary", "ref", "verified"], "an evidence entry")
-            evidence.append(Evidence(
-                source=_source_id(doc, ev, ev.get("source"), sources, key="source"),
-                level=_choice(doc, ev, "level", EVIDENCE_LEVELS),
-                summary=_text(doc, ev, "summary", optional=True),
-                ref=_text(doc, ev, "ref", optional=True),
-                verified=_verified(doc, ev),
-            ))
+            evidence.append(
+                Evidence(
+                    source=_source_id(doc, ev, ev.get("source"), sources, key="source"),
+                    level=_choice(doc, ev, "level", EVIDENCE_LEVELS),
+                    summary=_text(doc, ev, "summary", optional=True),
+                    ref=_text(doc, ev, "ref", optional=True),
+                    verified=_verified(doc, ev),
+                )
+            )
         cautions = _list(doc, node, "cautions", required=False)
         if not all(isinstance(c, str) and c.strip() for c in cautions):
             raise doc.error("'cautions' must be a list of texts", node, key="cautions")
@@ -312,7 +360,9 @@ def _load_catalogue(doc: _Doc, sources: Mapping[str, Source]) -> dict[str, Recom
 _RULE_KEYS = ("id", "title", "when", "then", "because", "sources")
 
 
-def _resolve(cond: Condition, doc: _Doc, node: object, rule_id: str, facts: Mapping[str, FactSpec], findings: set[str]) -> Condition:
+def _resolve(
+    cond: Condition, doc: _Doc, node: object, rule_id: str, facts: Mapping[str, FactSpec], findings: set[str]
+) -> Condition:
     """Turn bare names into fact comparisons or finding references, checking types."""
 
     def unknown(name: str) -> KnowledgeBaseError:
@@ -322,7 +372,9 @@ def _resolve(cond: Condition, doc: _Doc, node: object, rule_id: str, facts: Mapp
     if isinstance(cond, Name):
         if cond.name in facts:
             if facts[cond.name].type != "boolean":
-                raise doc.error(f"'{cond.name}' is not a yes/no fact; compare it with a value", node, key="when", rule_id=rule_id)
+                raise doc.error(
+                    f"'{cond.name}' is not a yes/no fact; compare it with a value", node, key="when", rule_id=rule_id
+                )
             return Comparison(cond.name, "==", True)
         if cond.name in findings:
             return FindingRef(cond.name)
@@ -331,7 +383,9 @@ def _resolve(cond: Condition, doc: _Doc, node: object, rule_id: str, facts: Mapp
         spec = facts.get(cond.name)
         if spec is None:
             if cond.name in findings:
-                raise doc.error(f"'{cond.name}' is a finding: refer to it by name alone", node, key="when", rule_id=rule_id)
+                raise doc.error(
+                    f"'{cond.name}' is a finding: refer to it by name alone", node, key="when", rule_id=rule_id
+                )
             raise unknown(cond.name)
         if isinstance(cond, Comparison):
             _check_comparison(cond, spec, doc, node, rule_id)
@@ -356,10 +410,17 @@ def _check_comparison(cond: Comparison, spec: FactSpec, doc: _Doc, node: object,
         ok = isinstance(value, str) and value in spec.values and cond.op in ("==", "!=")
         expected = "== or != with one of " + ", ".join(spec.values)
     if not ok:
-        raise doc.error(f"'{cond.name} {cond.op} {value}' does not fit {spec.type} fact '{spec.id}' (expected {expected})", node, key="when", rule_id=rule_id)
+        raise doc.error(
+            f"'{cond.name} {cond.op} {value}' does not fit {spec.type} fact '{spec.id}' (expected {expected})",
+            node,
+            key="when",
+            rule_id=rule_id,
+        )
 
 
-def _parse_actions(doc: _Doc, node: Mapping[str, Any], rule_id: str, catalogue: Mapping[str, RecommendationSpec]) -> tuple[Action, ...]:
+def _parse_actions(
+    doc: _Doc, node: Mapping[str, Any], rule_id: str, catalogue: Mapping[str, RecommendationSpec]
+) -> tuple[Action, ...]:
     actions: list[Action] = []
     raw_actions = _list(doc, node, "then", rule_id=rule_id)
     if not raw_actions:
@@ -368,7 +429,9 @@ def _parse_actions(doc: _Doc, node: Mapping[str, Any], rule_id: str, catalogue: 
         act = _mapping(doc, item, "an action", rule_id)
         kinds = [k for k in act if k in ("derive", "triage", "recommend", "withhold", "caution")]
         if len(kinds) != 1:
-            raise doc.error("each action has exactly one of derive, triage, recommend, withhold, caution", act, rule_id=rule_id)
+            raise doc.error(
+                "each action has exactly one of derive, triage, recommend, withhold, caution", act, rule_id=rule_id
+            )
         kind = kinds[0]
         text_key = {"withhold": "reason", "caution": "message"}.get(kind)
         _check_keys(doc, act, [kind] + ([text_key] if text_key else []), [], f"a '{kind}' action", rule_id)
@@ -378,15 +441,25 @@ def _parse_actions(doc: _Doc, node: Mapping[str, Any], rule_id: str, catalogue: 
         if kind == "derive":
             _ident(doc, act, "derive", rule_id)
         if kind == "triage" and target not in TRIAGE_LEVELS:
-            raise doc.error(f"unknown triage level '{target}' (expected one of {', '.join(TRIAGE_LEVELS)}){did_you_mean(target, TRIAGE_LEVELS)}", act, key=kind, rule_id=rule_id)
+            raise doc.error(
+                f"unknown triage level '{target}' (expected one of {', '.join(TRIAGE_LEVELS)})"
+                + did_you_mean(target, TRIAGE_LEVELS),
+                act,
+                key=kind,
+                rule_id=rule_id,
+            )
         if kind in ("recommend", "withhold", "caution") and target not in catalogue:
-            raise doc.error(f"unknown recommendation '{target}'{did_you_mean(target, catalogue)}", act, key=kind, rule_id=rule_id)
+            raise doc.error(
+                f"unknown recommendation '{target}'{did_you_mean(target, catalogue)}", act, key=kind, rule_id=rule_id
+            )
         text = _text(doc, act, text_key, rule_id=rule_id) if text_key else None
         actions.append(Action(kind, target, " ".join(text.split()) if text else None))
     return tuple(actions)
 
 
-def _parse_citations(doc: _Doc, node: Mapping[str, Any], sources: Mapping[str, Source], rule_id: str) -> tuple[Citation, ...]:
+def _parse_citations(
+    doc: _Doc, node: Mapping[str, Any], sources: Mapping[str, Source], rule_id: str
+) -> tuple[Citation, ...]:
     citations = []
     for item in _list(doc, node, "sources", rule_id=rule_id):
         if isinstance(item, str):
@@ -394,11 +467,13 @@ def _parse_citations(doc: _Doc, node: Mapping[str, Any], sources: Mapping[str, S
             continue
         cite = _mapping(doc, item, "a citation", rule_id)
         _check_keys(doc, cite, ["source"], ["ref", "verified"], "a citation", rule_id)
-        citations.append(Citation(
-            source=_source_id(doc, cite, cite.get("source"), sources, rule_id, key="source"),
-            ref=_text(doc, cite, "ref", optional=True, rule_id=rule_id),
-            verified=_verified(doc, cite, rule_id),
-        ))
+        citations.append(
+            Citation(
+                source=_source_id(doc, cite, cite.get("source"), sources, rule_id, key="source"),
+                ref=_text(doc, cite, "ref", optional=True, rule_id=rule_id),
+                verified=_verified(doc, cite, rule_id),
+            )
+        )
     if not citations:
         raise doc.error("the rule cites no source", node, key="sources", rule_id=rule_id)
     return tuple(citations)
@@ -414,11 +489,18 @@ def _parse_provenance(doc: _Doc, raw: object, base: Provenance, rule_id: str | N
         reviewer=_text(doc, node, "reviewer", optional=True, rule_id=rule_id) if "reviewer" in node else base.reviewer,
         version=_text(doc, node, "version", optional=True, rule_id=rule_id) if "version" in node else base.version,
         status=_choice(doc, node, "status", RULE_STATUSES, base.status, rule_id) if "status" in node else base.status,
-        last_reviewed=_text(doc, node, "last_reviewed", optional=True, rule_id=rule_id) if "last_reviewed" in node else base.last_reviewed,
+        last_reviewed=_text(doc, node, "last_reviewed", optional=True, rule_id=rule_id)
+        if "last_reviewed" in node
+        else base.last_reviewed,
     )
 
 
-def _load_rule_files(docs: list[_Doc], facts: Mapping[str, FactSpec], catalogue: Mapping[str, RecommendationSpec], sources: Mapping[str, Source]) -> list[RuleSpec]:
+def _load_rule_files(
+    docs: list[_Doc],
+    facts: Mapping[str, FactSpec],
+    catalogue: Mapping[str, RecommendationSpec],
+    sources: Mapping[str, Source],
+) -> list[RuleSpec]:
     # First pass: which findings exist (any rule deriving them), so names resolve.
     raw_rules: list[tuple[_Doc, Mapping[str, Any], Provenance]] = []
     findings: set[str] = set()
@@ -445,9 +527,9 @@ def _load_rule_files(docs: list[_Doc], facts: Mapping[str, FactSpec], catalogue:
             for action in node.get("then") or ():
                 if isinstance(action, Mapping) and action.get("derive") == name:
                     raise doc.error(
-                        f"derives '{name}', which is already a fact "
-                        f"(defined at {facts[name].path}:{facts[name].line})",
-                        action, rule_id=node["id"],
+                        f"derives '{name}', which is already a fact (defined at {facts[name].path}:{facts[name].line})",
+                        action,
+                        rule_id=node["id"],
                     )
 
     rules: list[RuleSpec] = []
@@ -463,22 +545,27 @@ def _load_rule_files(docs: list[_Doc], facts: Mapping[str, FactSpec], catalogue:
         if branches > MAX_BRANCHES:
             raise doc.error(
                 f"the condition has {brief(branches)} branches when expanded (the limit is {MAX_BRANCHES}): "
-                "split the rule", node, key="when", rule_id=rule_id,
+                "split the rule",
+                node,
+                key="when",
+                rule_id=rule_id,
             )
         actions = _parse_actions(doc, node, rule_id, catalogue)
-        rules.append(RuleSpec(
-            id=rule_id,
-            title=_text(doc, node, "title", rule_id=rule_id) or rule_id,
-            condition=resolved,
-            dnf=to_dnf(negation_normal_form(resolved)),
-            actions=actions,
-            because=" ".join((_text(doc, node, "because", rule_id=rule_id) or "").split()),
-            sources=_parse_citations(doc, node, sources, rule_id),
-            evidence=_text(doc, node, "evidence", optional=True, rule_id=rule_id),
-            provenance=_parse_provenance(doc, node.get("provenance"), base, rule_id),
-            path=doc.name,
-            line=line_of(node, 0) or 0,
-        ))
+        rules.append(
+            RuleSpec(
+                id=rule_id,
+                title=_text(doc, node, "title", rule_id=rule_id) or rule_id,
+                condition=resolved,
+                dnf=to_dnf(negation_normal_form(resolved)),
+                actions=actions,
+                because=" ".join((_text(doc, node, "because", rule_id=rule_id) or "").split()),
+                sources=_parse_citations(doc, node, sources, rule_id),
+                evidence=_text(doc, node, "evidence", optional=True, rule_id=rule_id),
+                provenance=_parse_provenance(doc, node.get("provenance"), base, rule_id),
+                path=doc.name,
+                line=line_of(node, 0) or 0,
+            )
+        )
     return _stratify(rules)
 
 
@@ -490,9 +577,10 @@ def _check_condition_shape(doc: _Doc, node: Mapping[str, Any], rule_id: str) -> 
         if isinstance(item, str):
             if len(item) > MAX_CONDITION_TEXT:
                 raise doc.error(
-                    f"in 'when': condition text of {len(item):,} characters "
-                    f"(the limit is {MAX_CONDITION_TEXT})",
-                    node, key="when", rule_id=rule_id,
+                    f"in 'when': condition text of {len(item):,} characters (the limit is {MAX_CONDITION_TEXT})",
+                    node,
+                    key="when",
+                    rule_id=rule_id,
                 )
         elif isinstance(item, Mapping):
             stack.extend(item.values())
@@ -500,9 +588,10 @@ def _check_condition_shape(doc: _Doc, node: Mapping[str, Any], rule_id: str) -> 
             stack.extend(item)
         else:
             raise doc.error(
-                f"in 'when': a condition is text or a mapping of all/any/not, "
-                f"not {_kind(item)} ({brief(item)})",
-                node, key="when", rule_id=rule_id,
+                f"in 'when': a condition is text or a mapping of all/any/not, not {_kind(item)} ({brief(item)})",
+                node,
+                key="when",
+                rule_id=rule_id,
             )
 
 
@@ -557,7 +646,9 @@ def _stratify(rules: list[RuleSpec]) -> list[RuleSpec]:
             raise KnowledgeBaseError(
                 f"reads the absence of '{finding}', which depends on this rule itself "
                 f"(through rule '{deriver.id}'): findings cannot depend on their own absence",
-                path=reader.path, line=reader.line, rule_id=reader.id,
+                path=reader.path,
+                line=reader.line,
+                rule_id=reader.id,
             )
     stratum = {rule.id: 0 for rule in rules}
     changed = True
@@ -581,11 +672,20 @@ def _stratify(rules: list[RuleSpec]) -> list[RuleSpec]:
 
 # --- whole knowledge base ----------------------------------------------------
 
+
 def _yaml_files(folder: Traversable) -> list[Traversable]:
-    return sorted((e for e in folder.iterdir() if e.is_file() and e.name.endswith((".yaml", ".yml"))), key=lambda e: e.name)
+    return sorted(
+        (e for e in folder.iterdir() if e.is_file() and e.name.endswith((".yaml", ".yml"))), key=lambda e: e.name
+    )
 
 
-def load_knowledge_base(rules_dir: Traversable | Path | str, knowledge_dir: Traversable | Path | str, *, rules_label: str | None = None, knowledge_label: str | None = None) -> KnowledgeBase:
+def load_knowledge_base(
+    rules_dir: Traversable | Path | str,
+    knowledge_dir: Traversable | Path | str,
+    *,
+    rules_label: str | None = None,
+    knowledge_label: str | None = None,
+) -> KnowledgeBase:
     """Load and validate a knowledge base from a rules folder and a knowledge folder.
 
     ``*_label`` name the folders in messages (e.g. ``rules`` for the bundled

@@ -47,7 +47,9 @@ def render_text(assessment: Assessment) -> str:
         for rec in items:
             lines.append(f"  - {rec.title} [{rec.id}]")
             lines.append(_wrap(rec.advice, "      "))
-            levels = ", ".join(f"{e['source_title'].split(':')[0]}: {e['level'].replace('_', ' ')}" for e in rec.evidence)
+            levels = ", ".join(
+                f"{e['source_title'].split(':')[0]}: {e['level'].replace('_', ' ')}" for e in rec.evidence
+            )
             if levels:
                 lines.append(_wrap(f"Evidence: {levels}", "      "))
             for warning in rec.warnings:

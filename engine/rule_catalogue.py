@@ -79,9 +79,7 @@ def rule_summary(kb: KnowledgeBase, rule: RuleSpec) -> dict[str, Any]:
 
 def rule_details(kb: KnowledgeBase, rule: RuleSpec) -> dict[str, Any]:
     """Everything ``rules show`` prints, as data."""
-    derivers = sorted(
-        {other.id for other in kb.rules for name in rule.findings_read() if name in other.derives}
-    )
+    derivers = sorted({other.id for other in kb.rules for name in rule.findings_read() if name in other.derives})
     dependents = sorted({other.id for other in kb.rules if set(rule.derives) & other.findings_read()})
     prov = rule.provenance
     return {
@@ -92,8 +90,13 @@ def rule_details(kb: KnowledgeBase, rule: RuleSpec) -> dict[str, Any]:
             {"id": c.source, "title": kb.sources[c.source].title, "ref": c.ref, "verified": c.verified}
             for c in rule.sources
         ],
-        "provenance": {"author": prov.author, "reviewer": prov.reviewer, "version": prov.version,
-                       "status": prov.status, "last_reviewed": prov.last_reviewed},
+        "provenance": {
+            "author": prov.author,
+            "reviewer": prov.reviewer,
+            "version": prov.version,
+            "status": prov.status,
+            "last_reviewed": prov.last_reviewed,
+        },
         "stratum": rule.stratum,
         "reads_facts": sorted(rule.facts_read()),
         "reads_findings": sorted(rule.findings_read()),

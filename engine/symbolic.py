@@ -135,7 +135,9 @@ class SymbolicKnowledgeBase:
         self.branch: dict[tuple[str, int], Any] = {}
         self.fires: dict[str, Any] = {}
         for rule in kb.rules:
-            self.fires[rule.id] = z3.Or([self.branch_formula(rule, i) for i in range(len(rule.dnf))] or [z3.BoolVal(False)])
+            self.fires[rule.id] = z3.Or(
+                [self.branch_formula(rule, i) for i in range(len(rule.dnf))] or [z3.BoolVal(False)]
+            )
 
     # -- building blocks ------------------------------------------------------
 
@@ -146,9 +148,7 @@ class SymbolicKnowledgeBase:
         if name in self._in_progress:
             raise CircularDerivationError(f"finding '{name}' is derived in a circle")
         self._in_progress.add(name)
-        branches = [
-            self.branch_formula(rule, i) for rule in self._derivers.get(name, ()) for i in range(len(rule.dnf))
-        ]
+        branches = [self.branch_formula(rule, i) for rule in self._derivers.get(name, ()) for i in range(len(rule.dnf))]
         self._in_progress.discard(name)
         self._finding[name] = z3.Or(branches) if branches else z3.BoolVal(False)
         return self._finding[name]
@@ -178,7 +178,11 @@ class SymbolicKnowledgeBase:
     # -- outcomes -------------------------------------------------------------
 
     def _rules_with(self, kind: str, target: str | None = None) -> Iterable[RuleSpec]:
-        return (r for r in self.kb.rules if any(a.kind == kind and (target is None or a.target == target) for a in r.actions))
+        return (
+            r
+            for r in self.kb.rules
+            if any(a.kind == kind and (target is None or a.target == target) for a in r.actions)
+        )
 
     def triage_at_least(self, level: str) -> Any:
         """The triage is ``level`` or higher."""
@@ -235,7 +239,9 @@ def threshold_classes(kb: KnowledgeBase) -> dict[str, int]:
                 if isinstance(lit, Comparison) and kb.facts[lit.name].type == "integer":
                     value = int(lit.value)
                     # x < v / x >= v split before v; x <= v / x > v split after v; == / != isolate v.
-                    points = {"<": [value], ">=": [value], "<=": [value + 1], ">": [value + 1]}.get(lit.op, [value, value + 1])
+                    points = {"<": [value], ">=": [value], "<=": [value + 1], ">": [value + 1]}.get(
+                        lit.op, [value, value + 1]
+                    )
                     cuts.setdefault(lit.name, set()).update(points)
     classes = {}
     for name, spec in kb.facts.items():

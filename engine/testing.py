@@ -40,7 +40,11 @@ __all__ = [
 ]
 
 #: The referral each triage level above self-care must come with.
-REFERRAL_FOR_TRIAGE = {"emergency": "emergency_care", "urgent": "urgent_clinician_review", "routine": "clinician_review"}
+REFERRAL_FOR_TRIAGE = {
+    "emergency": "emergency_care",
+    "urgent": "urgent_clinician_review",
+    "routine": "clinician_review",
+}
 
 
 def _default_kb() -> KnowledgeBase:
@@ -69,7 +73,9 @@ def fact_values(kb: KnowledgeBase, name: str) -> st.SearchStrategy[Any]:
         return st.sampled_from(spec.values)
     low = spec.minimum if spec.minimum is not None else 0
     high = spec.maximum if spec.maximum is not None else max([low + 1000, *thresholds(kb).get(name, ())]) + 1
-    near = sorted({v for t in thresholds(kb).get(name, ()) for v in (t - 1, t, t + 1) if low <= v <= high} | {low, high})
+    near = sorted(
+        {v for t in thresholds(kb).get(name, ()) for v in (t - 1, t, t + 1) if low <= v <= high} | {low, high}
+    )
     return st.one_of(st.sampled_from(near), st.integers(low, high))
 
 
@@ -117,7 +123,9 @@ def _invalid(draw: st.DrawFn, kb: KnowledgeBase) -> tuple[dict[str, Any], str]:
     case = draw(cases(kb))
     kind = draw(st.sampled_from(["unknown_key", "wrong_type", "out_of_range"]))
     if kind == "unknown_key":
-        key = draw(st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=20).filter(lambda k: k not in kb.facts))
+        key = draw(
+            st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=20).filter(lambda k: k not in kb.facts)
+        )
         case[key] = draw(st.booleans())
         return case, key
     if kind == "out_of_range":

@@ -64,8 +64,12 @@ class Anomaly:
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {
-            "check": self.check, "severity": self.severity, "message": self.message,
-            "rules": list(self.rules), "locations": list(self.locations), "example": self.example,
+            "check": self.check,
+            "severity": self.severity,
+            "message": self.message,
+            "rules": list(self.rules),
+            "locations": list(self.locations),
+            "example": self.example,
         }
 
 
@@ -84,8 +88,13 @@ class InvariantResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {
-            "id": self.id, "title": self.title, "statement": self.statement, "status": self.status,
-            "counterexample": self.counterexample, "engine_confirms": self.engine_confirms, "location": self.location,
+            "id": self.id,
+            "title": self.title,
+            "statement": self.statement,
+            "status": self.status,
+            "counterexample": self.counterexample,
+            "engine_confirms": self.engine_confirms,
+            "location": self.location,
         }
 
 
@@ -123,7 +132,11 @@ class VerificationReport:
         return {
             "ok": self.ok,
             "knowledge_base": {"version": self.kb_version, "digest": self.kb_digest},
-            "coverage": {"cases": self.cases_covered, "threshold_classes": self.classes_covered, "method": "SMT (z3) over every case"},
+            "coverage": {
+                "cases": self.cases_covered,
+                "threshold_classes": self.classes_covered,
+                "method": "SMT (z3) over every case",
+            },
             "invariants": [r.to_dict() for r in self.invariants],
             "errors": [a.to_dict() for a in self.errors],
             "warnings": [a.to_dict() for a in self.warnings],
@@ -154,8 +167,12 @@ def invariant_formula(sym: SymbolicKnowledgeBase, cond: Any, truth: bool = True)
                 return at_least[r] if r < len(TRIAGE_LEVELS) else z3.BoolVal(False)
 
             base = {
-                "==": z3.And(ge(rank), z3.Not(ge(rank + 1))), "!=": z3.Or(z3.Not(ge(rank)), ge(rank + 1)),
-                ">=": ge(rank), ">": ge(rank + 1), "<": z3.Not(ge(rank)), "<=": z3.Not(ge(rank + 1)),
+                "==": z3.And(ge(rank), z3.Not(ge(rank + 1))),
+                "!=": z3.Or(z3.Not(ge(rank)), ge(rank + 1)),
+                ">=": ge(rank),
+                ">": ge(rank + 1),
+                "<": z3.Not(ge(rank)),
+                "<=": z3.Not(ge(rank + 1)),
             }[cond.op]
         return base if truth else z3.Not(base)
     if isinstance(cond, Not):
@@ -241,26 +258,74 @@ def _structural_anomalies(kb: KnowledgeBase, invariants: list[Invariant]) -> lis
     read_facts = {name for rule in kb.rules for name in rule.facts_read()}
     for name, spec in kb.facts.items():
         if name not in read_facts:
-            found.append(Anomaly("unused_fact", "warning", f"fact '{name}' is read by no rule", locations=(f"{spec.path}:{spec.line}",)))
+            found.append(
+                Anomaly(
+                    "unused_fact",
+                    "warning",
+                    f"fact '{name}' is read by no rule",
+                    locations=(f"{spec.path}:{spec.line}",),
+                )
+            )
     recommended = {a.target for rule in kb.rules for a in rule.actions if a.kind == "recommend"}
-    for rec_id, spec in kb.recommendations.items():
+    for rec_id, entry in kb.recommendations.items():
         if rec_id not in recommended:
-            found.append(Anomaly("unused_recommendation", "warning", f"catalogue entry '{rec_id}' is recommended by no rule", locations=(f"{spec.path}:{spec.line}",)))
+            found.append(
+                Anomaly(
+                    "unused_recommendation",
+                    "warning",
+                    f"catalogue entry '{rec_id}' is recommended by no rule",
+                    locations=(f"{entry.path}:{entry.line}",),
+                )
+            )
     read_findings = {name for rule in kb.rules for name in rule.findings_read()}
-    read_findings |= {c.name for inv in invariants for c in _atoms(inv.given) + _atoms(inv.require) if isinstance(c, FindingRef)}
+    read_findings |= {
+        c.name for inv in invariants for c in _atoms(inv.given) + _atoms(inv.require) if isinstance(c, FindingRef)
+    }
     for rule in kb.rules:
         for name in rule.derives:
             if name not in read_findings:
-                found.append(Anomaly("unused_finding", "warning", f"finding '{name}' is derived but read by no rule or invariant", (rule.id,), (_where(rule),)))
+                found.append(
+                    Anomaly(
+                        "unused_finding",
+                        "warning",
+                        f"finding '{name}' is derived but read by no rule or invariant",
+                        (rule.id,),
+                        (_where(rule),),
+                    )
+                )
         targets_recommended = {a.target for a in rule.actions if a.kind == "recommend"}
         for action in rule.actions:
             if action.kind == "withhold" and action.target in targets_recommended:
-                found.append(Anomaly("self_conflict", "error", f"rule recommends and withholds '{action.target}'", (rule.id,), (_where(rule),)))
+                found.append(
+                    Anomaly(
+                        "self_conflict",
+                        "error",
+                        f"rule recommends and withholds '{action.target}'",
+                        (rule.id,),
+                        (_where(rule),),
+                    )
+                )
         if rule.provenance.status == "production" and all(not c.verified for c in rule.sources):
-            found.append(Anomaly("unverified_production", "warning", "production rule rests only on unverified sources", (rule.id,), (_where(rule),)))
+            found.append(
+                Anomaly(
+                    "unverified_production",
+                    "warning",
+                    "production rule rests only on unverified sources",
+                    (rule.id,),
+                    (_where(rule),),
+                )
+            )
     for cycle in _finding_cycles(kb):
         rules = tuple(r.id for r in kb.rules if set(r.derives) & set(cycle))
-        found.append(Anomaly("circular_derivation", "error", "findings derive each other in a circle: " + " -> ".join(cycle), rules, tuple(_where(kb.rule_index[r]) for r in rules)))
+        found.append(
+            Anomaly(
+                "circular_derivation",
+                "error",
+                "findings derive each other in a circle: " + " -> ".join(cycle),
+                rules,
+                tuple(_where(kb.rule_index[r]) for r in rules),
+            )
+        )
     return found
 
 
@@ -286,10 +351,20 @@ def _semantic_anomalies(kb: KnowledgeBase, sym: SymbolicKnowledgeBase) -> list[A
             solver.pop()
         live[rule.id] = len(dead) < len(rule.dnf)
         if not live[rule.id]:
-            found.append(Anomaly("never_fires", "error", "no case can make this rule fire", (rule.id,), (_where(rule),)))
+            found.append(
+                Anomaly("never_fires", "error", "no case can make this rule fire", (rule.id,), (_where(rule),))
+            )
         else:
             for number in dead:
-                found.append(Anomaly("dead_branch", "warning", f"branch {number + 1} of the condition can never hold", (rule.id,), (_where(rule),)))
+                found.append(
+                    Anomaly(
+                        "dead_branch",
+                        "warning",
+                        f"branch {number + 1} of the condition can never hold",
+                        (rule.id,),
+                        (_where(rule),),
+                    )
+                )
 
     def conclusions(rule: RuleSpec) -> set[tuple[str, str]]:
         return {(a.kind, a.target) for a in rule.actions}
@@ -315,9 +390,25 @@ def _semantic_anomalies(kb: KnowledgeBase, sym: SymbolicKnowledgeBase) -> list[A
                 if same and small.id > big.id:
                     continue  # report each duplicate pair once
                 if same:
-                    found.append(Anomaly("duplicate_rule", "warning", f"same condition and conclusions as rule '{big.id}'", (small.id, big.id), (_where(small), _where(big))))
+                    found.append(
+                        Anomaly(
+                            "duplicate_rule",
+                            "warning",
+                            f"same condition and conclusions as rule '{big.id}'",
+                            (small.id, big.id),
+                            (_where(small), _where(big)),
+                        )
+                    )
                     continue
-            found.append(Anomaly("subsumed_rule", "warning", f"whenever it fires, rule '{big.id}' fires with the same conclusions", (small.id, big.id), (_where(small), _where(big))))
+            found.append(
+                Anomaly(
+                    "subsumed_rule",
+                    "warning",
+                    f"whenever it fires, rule '{big.id}' fires with the same conclusions",
+                    (small.id, big.id),
+                    (_where(small), _where(big)),
+                )
+            )
         for action in small.actions:
             if action.kind != "caution":
                 continue
@@ -326,7 +417,16 @@ def _semantic_anomalies(kb: KnowledgeBase, sym: SymbolicKnowledgeBase) -> list[A
             shown = solver.check() == z3.sat
             solver.pop()
             if not shown:
-                found.append(Anomaly("caution_never_shown", "warning", f"the warning on '{action.target}' can never be shown: whenever this rule fires, '{action.target}' is not given", (small.id,), (_where(small),)))
+                found.append(
+                    Anomaly(
+                        "caution_never_shown",
+                        "warning",
+                        f"the warning on '{action.target}' can never be shown: "
+                        f"whenever this rule fires, '{action.target}' is not given",
+                        (small.id,),
+                        (_where(small),),
+                    )
+                )
         own_withholds = {a.target for a in small.actions if a.kind == "withhold"}
         for action in small.actions:
             if action.kind != "recommend" or action.target in own_withholds:
@@ -336,7 +436,15 @@ def _semantic_anomalies(kb: KnowledgeBase, sym: SymbolicKnowledgeBase) -> list[A
             masked = solver.check() != z3.sat
             solver.pop()
             if masked:
-                found.append(Anomaly("always_withheld", "warning", f"'{action.target}' is withheld in every case where this rule recommends it", (small.id,), (_where(small),)))
+                found.append(
+                    Anomaly(
+                        "always_withheld",
+                        "warning",
+                        f"'{action.target}' is withheld in every case where this rule recommends it",
+                        (small.id,),
+                        (_where(small),),
+                    )
+                )
 
     anything = z3.Or([sym.given(rec_id) for rec_id in kb.recommendations])
     example = _smallest_model(sym, [z3.Not(anything)])
@@ -363,16 +471,28 @@ def verify(advisor: Advisor) -> VerificationReport:
                 violation = [invariant_formula(sym, inv.given, True), z3.Not(invariant_formula(sym, inv.require, True))]
                 example = _smallest_model(sym, violation)
                 if example is None:
-                    results.append(InvariantResult(inv.id, inv.title, inv.describe(), "proved", location=f"{inv.path}:{inv.line}"))
+                    results.append(
+                        InvariantResult(inv.id, inv.title, inv.describe(), "proved", location=f"{inv.path}:{inv.line}")
+                    )
                 else:
                     confirmed = not holds(inv, advisor.assess(example))
-                    results.append(InvariantResult(inv.id, inv.title, inv.describe(), "violated", example, confirmed, f"{inv.path}:{inv.line}"))
+                    results.append(
+                        InvariantResult(
+                            inv.id, inv.title, inv.describe(), "violated", example, confirmed, f"{inv.path}:{inv.line}"
+                        )
+                    )
     cases, classes = fact_space_size(kb)
     order = {"error": 0, "warning": 1}
     anomalies.sort(key=lambda a: (order[a.severity], a.check, a.rules))
     return VerificationReport(
-        anomalies=tuple(anomalies), invariants=tuple(results), cases_covered=cases, classes_covered=classes,
-        seconds=time.perf_counter() - start, kb_version=kb.version, kb_digest=kb.digest, rules_checked=len(kb.rules),
+        anomalies=tuple(anomalies),
+        invariants=tuple(results),
+        cases_covered=cases,
+        classes_covered=classes,
+        seconds=time.perf_counter() - start,
+        kb_version=kb.version,
+        kb_digest=kb.digest,
+        rules_checked=len(kb.rules),
     )
 
 

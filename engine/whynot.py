@@ -32,8 +32,12 @@ class LiteralCheck:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {"condition": self.condition, "holds": self.holds, "fact": self.fact,
-                "value": "unknown" if self.unknown else self.value}
+        return {
+            "condition": self.condition,
+            "holds": self.holds,
+            "fact": self.fact,
+            "value": "unknown" if self.unknown else self.value,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +52,13 @@ class BranchCheck:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {"rule": self.rule, "title": self.title, "branch": self.branch + 1, "holds": self.holds,
-                "literals": [lit.to_dict() for lit in self.literals]}
+        return {
+            "rule": self.rule,
+            "title": self.title,
+            "branch": self.branch + 1,
+            "holds": self.holds,
+            "literals": [lit.to_dict() for lit in self.literals],
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +79,9 @@ class WhyNot:
             "status": self.status,
             "withheld_by": [{"rule": r, "reason": reason} for r, reason in self.withheld_by],
             "candidates": [c.to_dict() for c in self.candidates],
-            "smallest_changes": None if self.changes is None else [
+            "smallest_changes": None
+            if self.changes is None
+            else [
                 {"fact": f, "from": "unknown" if old is None else old, "to": "unknown" if new is None else new}
                 for f, old, new in self.changes
             ],
@@ -78,7 +89,9 @@ class WhyNot:
         }
 
 
-def _smallest_changes(advisor: Advisor, case: dict[str, Any], rec_id: str) -> tuple[tuple[tuple[str, Any, Any], ...] | None, str | None]:
+def _smallest_changes(
+    advisor: Advisor, case: dict[str, Any], rec_id: str
+) -> tuple[tuple[tuple[str, Any, Any], ...] | None, str | None]:
     try:
         import z3
 
@@ -143,6 +156,7 @@ def why_not(advisor: Advisor, facts: Any, rec_id: str, *, changes: bool = True) 
 
 def render_why_not(answer: WhyNot) -> str:
     """The answer as text."""
+
     def show(value: Any) -> str:
         return "unknown" if value is None else ("yes" if value is True else "no" if value is False else str(value))
 

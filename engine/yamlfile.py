@@ -79,9 +79,7 @@ class _Loader(yaml.SafeLoader):
             raise yaml.MarkedYAMLError(problem="aliases (*name) are not allowed", problem_mark=mark)
         self._nodes += 1
         if self._nodes > self.max_nodes:
-            raise yaml.MarkedYAMLError(
-                problem=f"too many values (the limit is {self.max_nodes:,})", problem_mark=mark
-            )
+            raise yaml.MarkedYAMLError(problem=f"too many values (the limit is {self.max_nodes:,})", problem_mark=mark)
         if self._depth >= self.max_depth:
             raise yaml.MarkedYAMLError(
                 problem=f"nested too deeply (the limit is {self.max_depth} levels)",
@@ -126,9 +124,7 @@ class _Loader(yaml.SafeLoader):
                     problem_mark=key_node.start_mark,
                 )
             if key in result:
-                raise yaml.MarkedYAMLError(
-                    problem=f"duplicate key '{key}'", problem_mark=key_node.start_mark
-                )
+                raise yaml.MarkedYAMLError(problem=f"duplicate key '{key}'", problem_mark=key_node.start_mark)
             result[key] = self.construct_object(value_node, deep=True)
             result.key_lines[key] = key_node.start_mark.line + 1
         return result
@@ -231,9 +227,7 @@ def load_yaml_text(text: str, path: str, *, max_nodes: int = MAX_NODES, max_dept
 def decode(data: bytes, path: str) -> str:
     """Decode bytes as UTF-8 or fail with a message naming the file."""
     if len(data) > MAX_FILE_BYTES:
-        raise KnowledgeBaseError(
-            f"file is {len(data):,} bytes; the limit is {MAX_FILE_BYTES:,}", path=path
-        )
+        raise KnowledgeBaseError(f"file is {len(data):,} bytes; the limit is {MAX_FILE_BYTES:,}", path=path)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

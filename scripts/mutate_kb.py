@@ -80,7 +80,9 @@ def mutants(files: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
                 change(new[fname]["rules"][index])
                 return new
 
-            yield f"delete rule {rid}", (lambda new=copy.deepcopy(files), f=fname, i=index: (new[f]["rules"].pop(i), new)[1])()
+            without = copy.deepcopy(files)
+            without[fname]["rules"].pop(index)
+            yield f"delete rule {rid}", without
             for a, action in enumerate(rule["then"]):
                 if "withhold" in action and len(rule["then"]) > 1:  # alone, it is "delete rule"
                     yield f"drop withhold {action['withhold']} from {rid}", mutated(lambda r, a=a: r["then"].pop(a))
@@ -89,19 +91,29 @@ def mutants(files: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
                     key = next(iter(node))
                     if len(node[key]) >= 2:
                         for i in range(len(node[key])):
-                            def drop(r: dict[str, Any], path: tuple[Any, ...] = path, key: str = key, i: int = i) -> None:
+
+                            def drop(
+                                r: dict[str, Any], path: tuple[Any, ...] = path, key: str = key, i: int = i
+                            ) -> None:
                                 _get(r["when"], path)[key].pop(i)
+
                             yield f"drop condition {i + 1} of {key} at {rid}", mutated(drop)
                 if isinstance(node, str):
                     match = ATOM.match(node)
                     if match:
                         name, op, value = match.groups()
                         flipped = f"{name} {FLIP[op]} {value}"
-                        yield f"flip '{node}' to '{flipped}' in {rid}", mutated(lambda r, p=path, t=flipped: _set(r, p, t))
+                        yield (
+                            f"flip '{node}' to '{flipped}' in {rid}",
+                            mutated(lambda r, p=path, t=flipped: _set(r, p, t)),
+                        )
                         if re.fullmatch(r"[+-]?\d+", value):
                             for delta in (-1, 1):
                                 moved = f"{name} {op} {int(value) + delta}"
-                                yield f"move '{node}' to '{moved}' in {rid}", mutated(lambda r, p=path, t=moved: _set(r, p, t))
+                                yield (
+                                    f"move '{node}' to '{moved}' in {rid}",
+                                    mutated(lambda r, p=path, t=moved: _set(r, p, t)),
+                                )
                     elif re.fullmatch(r"[a-z][a-z0-9_]*", node.strip()):
                         yield f"negate '{node}' in {rid}", mutated(lambda r, p=path, n=node: _set(r, p, {"not": n}))
 
@@ -147,7 +159,9 @@ def property_failures(advisor: Any, original_kb: Any, case: dict[str, Any]) -> l
     red = any(case.get(f) is True for f in kb.red_flags())
     if red and (result.triage == "self_care" or not given & set(REFERRAL_FOR_TRIAGE.values())):
         failures.append("red flag without referral")
-    ces = any(case.get(f) is True for f in ("saddle_anaesthesia", "bladder_or_bowel_dysfunction", "bilateral_leg_symptoms"))
+    ces = any(
+        case.get(f) is True for f in ("saddle_anaesthesia", "bladder_or_bowel_dysfunction", "bilateral_leg_symptoms")
+    )
     if ces and (result.triage != "emergency" or "emergency_care" not in given):
         failures.append("CES sign not emergency")
     if result.triage != "self_care" and REFERRAL_FOR_TRIAGE[result.triage] not in given:
@@ -215,7 +229,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workers", type=int, default=multiprocessing.cpu_count())
     parser.add_argument("--limit", type=int, default=None, help="only the first N mutants")
-    parser.add_argument("--only", metavar="FILE", help="only the mutants whose descriptions are listed in FILE, one per line")
+    parser.add_argument(
+        "--only", metavar="FILE", help="only the mutants whose descriptions are listed in FILE, one per line"
+    )
     args = parser.parse_args(argv)
 
     from engine import Advisor
@@ -235,7 +251,9 @@ def main(argv: list[str] | None = None) -> int:
             counts[verdict] = counts.get(verdict, 0) + 1
             if verdict == "survived":
                 survivors.append(f"{description}  ({detail})")
-            print(f"[{n}/{len(jobs)}] {verdict:21} {description}" + (f"  ({detail[:120]})" if detail else ""), flush=True)
+            print(
+                f"[{n}/{len(jobs)}] {verdict:21} {description}" + (f"  ({detail[:120]})" if detail else ""), flush=True
+            )
     valid = len(jobs) - counts.get("invalid", 0) - counts.get("equivalent", 0)
     killed = counts.get("killed_by_cases", 0) + counts.get("killed_by_properties", 0)
     print()

@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+from test_cli import run
 
 from engine import Advisor
 from engine.diff import diff_knowledge_bases
 from engine.invariants import holds, load_invariants
 from engine.verify import verify
 from engine.whynot import why_not
-from test_cli import run
 
 DATA = Path(__file__).parent / "data"
 MINI_KNOWLEDGE = DATA / "mini" / "knowledge"
@@ -39,7 +39,8 @@ def test_each_anomaly_is_found_alone(check):
     assert {a.check for a in report.anomalies} == {check}
     for anomaly in report.anomalies:
         if anomaly.check != "gap":
-            assert anomaly.locations and all(":" in loc for loc in anomaly.locations)
+            assert anomaly.locations
+            assert all(":" in loc for loc in anomaly.locations)
     severity = report.anomalies[0].severity
     assert report.ok == (severity == "warning")
 
@@ -76,8 +77,17 @@ def test_proved_invariants_hold_on_every_enumerated_case(mini):
             for anticoag in (None, True, False):
                 for age in (None, 0, 49, 50, 120):
                     for posture in (None, "good", "poor"):
-                        case = {k: v for k, v in {"numbness": numbness, "fever": fever, "on_anticoagulants": anticoag,
-                                                  "age": age, "posture": posture}.items() if v is not None}
+                        case = {
+                            k: v
+                            for k, v in {
+                                "numbness": numbness,
+                                "fever": fever,
+                                "on_anticoagulants": anticoag,
+                                "age": age,
+                                "posture": posture,
+                            }.items()
+                            if v is not None
+                        }
                         result = mini.assess(case)
                         assert all(holds(inv, result) for inv in invariants), case
 
@@ -86,7 +96,9 @@ def test_bundled_knowledge_base_verifies_clean(advisor):
     """The bundled base proves at least 12 invariants and has no error anomaly."""
     report = verify(advisor)
     assert len(report.invariants) >= 12
-    assert all(r.status == "proved" for r in report.invariants), [r.id for r in report.invariants if r.status != "proved"]
+    assert all(r.status == "proved" for r in report.invariants), [
+        r.id for r in report.invariants if r.status != "proved"
+    ]
     assert report.errors == ()
     assert report.ok
 
@@ -99,9 +111,11 @@ def test_diff_one_threshold():
     assert result.rules_changed == (("older", ("when",)),)
     assert result.behaviour_changed
     triage = [c for c in result.behaviour if c.aspect == "triage"]
-    assert triage and all((c.old, c.new) == ("routine", "self_care") for c in triage)
+    assert triage
+    assert all((c.old, c.new) == ("routine", "self_care") for c in triage)
     for change in result.behaviour:
-        assert "age >= 50" in change.condition and "age < 60" in change.condition
+        assert "age >= 50" in change.condition
+        assert "age < 60" in change.condition
         example = change.example
         assert 50 <= example["age"] < 60
         # The example really is assessed differently by the two engines.
@@ -138,19 +152,23 @@ def test_why_not_failed_conditions_show_values(mini):
     assert not older.holds
     assert older.literals[0].to_dict() == {"condition": "age >= 50", "holds": False, "fact": "age", "value": 30}
     # Making it happen needs one answer: age 50+, or a red flag.
-    assert answer.changes is not None and len(answer.changes) == 1
+    assert answer.changes is not None
+    assert len(answer.changes) == 1
 
 
 def test_cli_verify_exit_codes():
     """rules verify exits 0 when clean, 1 on a violation or error anomaly."""
     ok = run("rules", "verify", "--rules", str(ANOMALIES / "clean"), "--knowledge", str(MINI_KNOWLEDGE))
     assert ok.returncode == 0, ok.stderr
-    assert "PROVED" in ok.stdout and "OK" in ok.stdout
+    assert "PROVED" in ok.stdout
+    assert "OK" in ok.stdout
     bad = run("rules", "verify", "--rules", str(DATA / "violations" / "rules"), "--knowledge", str(MINI_KNOWLEDGE))
     assert bad.returncode == 1
     assert "VIOLATED no_painkiller_on_anticoagulants" in bad.stdout
     assert "counterexample: {on_anticoagulants: true}" in bad.stdout
-    error = run("rules", "verify", "--rules", str(ANOMALIES / "never_fires"), "--knowledge", str(MINI_KNOWLEDGE), "--json")
+    error = run(
+        "rules", "verify", "--rules", str(ANOMALIES / "never_fires"), "--knowledge", str(MINI_KNOWLEDGE), "--json"
+    )
     assert error.returncode == 1
     assert json.loads(error.stdout)["errors"][0]["check"] == "never_fires"
 
@@ -205,7 +223,9 @@ def test_cli_rules_list_and_show():
     assert run("rules", "list", "--status", "testing").stdout.strip().endswith("rule(s)")
     shown = run("rules", "show", "referral_emergency")
     assert shown.returncode == 0
-    assert "when:" in shown.stdout and "provenance:" in shown.stdout and "depends on:" in shown.stdout
+    assert "when:" in shown.stdout
+    assert "provenance:" in shown.stdout
+    assert "depends on:" in shown.stdout
     missing = run("rules", "show", "referral_emergenc")
     assert missing.returncode == 2
     assert "did you mean 'referral_emergency'" in missing.stderr

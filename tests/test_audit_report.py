@@ -145,8 +145,14 @@ def test_version_and_digest_are_shown(advisor, html_text, md_text):
 
 def test_violated_invariant_shows_its_counterexample(audit):
     broken = InvariantAudit(
-        "x_inv", "A broken invariant", "if numbness then triage == emergency", None, "violated",
-        {"numbness": True}, True, "knowledge/invariants.yaml:1",
+        "x_inv",
+        "A broken invariant",
+        "if numbness then triage == emergency",
+        None,
+        "violated",
+        {"numbness": True},
+        True,
+        "knowledge/invariants.yaml:1",
     )
     verification = dataclasses.replace(audit.verification, invariants=(broken,))
     changed = dataclasses.replace(audit, verification=verification)
@@ -205,7 +211,7 @@ def _kb_with_injected_title(tmp_path: Path) -> tuple[Advisor, str]:
     title = re.compile(r"^(\s*)title:.*$", re.M).search(text, start)
     assert title is not None
     yaml_title = INJECTED.replace("\\", "\\\\").replace('"', '\\"')
-    text = text[: title.start()] + f'{title.group(1)}title: "{yaml_title}"' + text[title.end():]
+    text = text[: title.start()] + f'{title.group(1)}title: "{yaml_title}"' + text[title.end() :]
     path.write_text(text, encoding="utf-8")
     advisor = Advisor.from_paths(tmp_path / "rules", tmp_path / "knowledge")
     assert advisor.knowledge_base.rule_index[rule.id].title == INJECTED
@@ -239,7 +245,8 @@ def test_graph_has_an_edge_for_every_rule_conclusion(advisor, audit):
             kind = {"derive": "finding", "triage": "triage"}.get(action.kind, "recommendation")
             target = f"{kind}:{action.target}"
             assert any(rule.id in e.rules and e.target == target and e.kind == action.kind for e in edges), (
-                rule.id, action,
+                rule.id,
+                action,
             )
 
 
@@ -284,9 +291,18 @@ def _chromium() -> str:
 
 def _run_chromium(chromium: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
     command = [
-        chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-        "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={profile}", *args,
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        *args,
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -305,11 +321,12 @@ def test_report_renders_in_a_real_browser(chromium, tmp_path, audit, html_text):
     graph = re.search(r'<svg class="depgraph".*?</svg>', dom, re.S)
     assert graph is not None
     assert graph.group(0).count('class="node ') >= len(audit.graph.nodes)
-    assert graph.group(0).count("<path class=\"edge ") >= len(audit.graph.edges)
+    assert graph.group(0).count('<path class="edge ') >= len(audit.graph.edges)
 
     shot = tmp_path / "shot.png"
-    _run_chromium(chromium, tmp_path / "profile-shot", f"--screenshot={shot}", "--window-size=1400,2000",
-                  report.as_uri())
+    _run_chromium(
+        chromium, tmp_path / "profile-shot", f"--screenshot={shot}", "--window-size=1400,2000", report.as_uri()
+    )
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", data[16:24])

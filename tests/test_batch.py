@@ -32,9 +32,7 @@ def _script() -> str:
 
 
 def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [_script(), "batch", *args], input=stdin, capture_output=True, cwd=DATA, check=False
-    )
+    proc = subprocess.run([_script(), "batch", *args], input=stdin, capture_output=True, cwd=DATA, check=False)
     return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode())
 
 
@@ -122,7 +120,9 @@ def test_jsonl_one_record_per_input_record_in_order(tmp_path):
     assert "NaN" in errors[8]
     assert "UTF-8" in errors[10]
     assert all(set(r) == {"line", "error"} for r in records if "error" in r)
-    assert "10 records" in result.stderr and "5 assessed" in result.stderr and "5 errors" in result.stderr
+    assert "10 records" in result.stderr
+    assert "5 assessed" in result.stderr
+    assert "5 errors" in result.stderr
 
 
 def test_all_assessed_exits_zero_with_counts_per_triage(tmp_path):
@@ -142,9 +142,7 @@ def test_all_assessed_exits_zero_with_counts_per_triage(tmp_path):
 def test_stdin_to_stdout(tmp_path):
     """'-' reads standard input; without -o the records go to standard output."""
     cases = generate(3, seed=3)
-    result = run(
-        "-", "--workers", "1", "--quiet", stdin="".join(json.dumps(c) + "\n" for c in cases).encode()
-    )
+    result = run("-", "--workers", "1", "--quiet", stdin="".join(json.dumps(c) + "\n" for c in cases).encode())
     assert result.returncode == 0, result.stderr
     assert jsonl(result.stdout) == [expected_record(i, c) for i, c in enumerate(cases, 1)]
     assert result.stderr == ""
@@ -190,7 +188,8 @@ def test_csv_cells_are_typed_by_the_fact_vocabulary(tmp_path):
     errors = {r["line"]: r["error"] for r in rows if r["error"]}
     assert set(errors) == {"5", "6", "7"}
     assert errors["5"] == "saddle_anaesthesia: expected true or false, got 'yes'"
-    assert "age: expected an integer" in errors["6"] and "'35.5'" in errors["6"]
+    assert "age: expected an integer" in errors["6"]
+    assert "'35.5'" in errors["6"]
     assert "overuse: expected true or false, got '1'" in errors["6"]
     assert "posture" in errors["6"]  # the other cells' problems too
     assert "expected 5 cells" in errors["7"]
@@ -230,9 +229,7 @@ def test_csv_in_jsonl_out_and_back(tmp_path):
     source_csv.write_text(
         ",".join(names)
         + "\n"
-        + "".join(
-            ",".join("" if c.get(n) is None else str(c[n]).lower() for n in names) + "\n" for c in cases
-        )
+        + "".join(",".join("" if c.get(n) is None else str(c[n]).lower() for n in names) + "\n" for c in cases)
     )
     source_jsonl = write_jsonl(tmp_path / "in.jsonl", cases)
     from_csv = tmp_path / "a.jsonl"
@@ -278,7 +275,8 @@ def test_two_workers_write_exactly_what_one_does(many, tmp_path, fmt):
     result = run(str(source), "-o", str(out), "--workers", "2")
     assert result.returncode == 1, result.stderr
     assert out.read_bytes() == reference[fmt]
-    assert "600 records" in result.stderr and "3 errors" in result.stderr
+    assert "600 records" in result.stderr
+    assert "3 errors" in result.stderr
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
@@ -294,7 +292,8 @@ def test_resume_after_a_kill_mid_record(many, tmp_path, fmt):
     assert out.read_bytes() == full
     done = full[:cut].count(b"\n") - (fmt == "csv")
     assert f"{done:,} of them from an earlier run" in result.stderr
-    assert "600 records" in result.stderr and "3 errors" in result.stderr
+    assert "600 records" in result.stderr
+    assert "3 errors" in result.stderr
     # Resuming a finished output changes nothing.
     again = run(str(source), "-o", str(out), "--workers", "1", "--resume")
     assert again.returncode == 1
@@ -338,9 +337,7 @@ def _long(tmp_path_factory) -> tuple[Path, bytes]:
     return source, out.read_bytes()
 
 
-@pytest.mark.parametrize(
-    "signum", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["ctrl-c", "term", "kill"]
-)
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["ctrl-c", "term", "kill"])
 def test_interrupted_run_leaves_complete_records_and_resumes(long, tmp_path, signum):
     """Ctrl-C, a polite kill or a hard kill: complete records only (once --resume repairs), then the rest."""
     source, reference = long
@@ -351,7 +348,8 @@ def test_interrupted_run_leaves_complete_records_and_resumes(long, tmp_path, sig
         assert result.returncode == -signal.SIGKILL
     else:
         assert result.returncode == 130, result.stderr
-        assert b"interrupted after" in result.stderr and b"--resume" in result.stderr
+        assert b"interrupted after" in result.stderr
+        assert b"--resume" in result.stderr
         assert written.endswith(b"\n")
         assert reference.startswith(written)
     complete = written[: written.rindex(b"\n") + 1]
@@ -374,9 +372,12 @@ def test_progress_bar_only_when_asked_or_on_a_terminal(tmp_path):
     assert "records/s" not in plain.stderr
     assert plain.stderr.count("\n") == 1  # the summary alone
     shown = run(str(source), "-o", str(tmp_path / "b.jsonl"), "--workers", "1", "--progress")
-    assert "records/s" in shown.stderr and "30/30" in shown.stderr and "100%" in shown.stderr
+    assert "records/s" in shown.stderr
+    assert "30/30" in shown.stderr
+    assert "100%" in shown.stderr
     quiet = run(str(source), "-o", str(tmp_path / "c.jsonl"), "--workers", "1", "--quiet")
-    assert quiet.returncode == 0 and quiet.stderr == ""
+    assert quiet.returncode == 0
+    assert quiet.stderr == ""
 
 
 def test_bad_arguments_exit_two(tmp_path):
@@ -384,7 +385,8 @@ def test_bad_arguments_exit_two(tmp_path):
     assert run(str(tmp_path / "missing.jsonl"), "-o", str(tmp_path / "o.jsonl")).returncode == 2
     assert run("-", "--workers", "0").returncode == 2
     half = run("-", "--rules", str(DATA / "mini" / "rules"))
-    assert half.returncode == 2 and "go together" in half.stderr
+    assert half.returncode == 2
+    assert "go together" in half.stderr
 
 
 def test_other_knowledge_base(tmp_path):

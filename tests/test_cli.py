@@ -121,7 +121,15 @@ def test_broken_knowledge_base(tmp_path):
     shutil.copytree(DATA / "mini", tmp_path / "kb")
     rules = tmp_path / "kb" / "rules" / "main.yaml"
     rules.write_text(rules.read_text().replace("when: age >= 50", "when: agee >= 50"))
-    out = run("assess", "-", "--rules", str(tmp_path / "kb" / "rules"), "--knowledge", str(tmp_path / "kb" / "knowledge"), stdin="{}")
+    out = run(
+        "assess",
+        "-",
+        "--rules",
+        str(tmp_path / "kb" / "rules"),
+        "--knowledge",
+        str(tmp_path / "kb" / "knowledge"),
+        stdin="{}",
+    )
     assert out.returncode == 2
     assert "main.yaml:33: rule 'older': unknown fact or finding 'agee' (did you mean 'age'?)" in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1

@@ -27,9 +27,7 @@ NAMES = list(KB.facts)
 
 # Starting and stopping a cluster makes distributed and its dependencies
 # talk: none of that is about this project.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore::DeprecationWarning", "ignore::ResourceWarning", "ignore::UserWarning"
-)
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::ResourceWarning", "ignore::UserWarning")
 
 
 def _cell(value: object) -> str:
@@ -100,7 +98,8 @@ def test_cluster_results_equal_single_process_batch(cases_csv, client):
     # One advisor per worker process, built once whatever the number of partitions it ran.
     built = client.run(lambda: __import__("engine.dask_support").dask_support._advisor.cache_info().misses)
     assert len(built) == 2
-    assert set(built.values()) <= {0, 1} and sum(built.values()) >= 1
+    assert set(built.values()) <= {0, 1}
+    assert sum(built.values()) >= 1
 
 
 def test_typed_columns_and_missing_values():
@@ -121,7 +120,8 @@ def test_typed_columns_and_missing_values():
     ]
     assert list(result["triage"][:3]) == [a.triage for a in expected]
     assert list(result["recommendations"][:3]) == [";".join(a.recommendation_ids()) for a in expected]
-    assert result["triage"][3] == "" and "age" in result["error"][3]
+    assert result["triage"][3] == ""
+    assert "age" in result["error"][3]
     assert list(result.index) == list(frame.index)
 
 

@@ -109,9 +109,7 @@ BROKEN_RULES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("when", "then", "fragment", "line"), BROKEN_RULES, ids=[b[2][:40] for b in BROKEN_RULES]
-)
+@pytest.mark.parametrize(("when", "then", "fragment", "line"), BROKEN_RULES, ids=[b[2][:40] for b in BROKEN_RULES])
 def test_broken_rule_named_with_file_and_line(kb_dir, when, then, fragment, line):
     """Wrong types, bad names and unknown references in a rule are named with file:line and the rule."""
     _rule_file(kb_dir, RULE.format(when=when, then=then))
@@ -148,9 +146,7 @@ def test_condition_explosion_rejected_fast(kb_dir):
     _rule_file(kb_dir, RULE.format(when=when, then="triage: urgent"))
     with (
         within(2),
-        pytest.raises(
-            KnowledgeBaseError, match=r"extra\.yaml:5: rule 'extra': the condition has .* branches"
-        ),
+        pytest.raises(KnowledgeBaseError, match=r"extra\.yaml:5: rule 'extra': the condition has .* branches"),
     ):
         _load(kb_dir)
 
@@ -196,9 +192,7 @@ def test_billion_laughs_rejected_fast(kb_dir):
     """An alias bomb in a rule file is refused at its first alias, in bounded time."""
     bomb = "version: 1\nrules:\n  - &a [x, x, x, x, x, x, x, x, x]\n"
     bomb += "  - &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
-    bomb += "".join(
-        f"  - &l{i} [" + ", ".join([f"*{'b' if i == 0 else f'l{i - 1}'}"] * 9) + "]\n" for i in range(10)
-    )
+    bomb += "".join(f"  - &l{i} [" + ", ".join([f"*{'b' if i == 0 else f'l{i - 1}'}"] * 9) + "]\n" for i in range(10))
     _rule_file(kb_dir, bomb)
     with within(2), pytest.raises(KnowledgeBaseError, match=r"extra\.yaml:4: invalid YAML: aliases"):
         _load(kb_dir)
@@ -221,9 +215,7 @@ def test_huge_file_read_no_further_than_the_limit(kb_dir):
         handle.truncate(4 * 1024**3)
     with (
         within(3),
-        pytest.raises(
-            KnowledgeBaseError, match=f"huge.yaml: file is {MAX_FILE_BYTES + 1:,} bytes; the limit"
-        ),
+        pytest.raises(KnowledgeBaseError, match=f"huge.yaml: file is {MAX_FILE_BYTES + 1:,} bytes; the limit"),
     ):
         _load(kb_dir)
 
@@ -334,9 +326,7 @@ def test_unusual_values_are_wrong_types(mini, text, message):
 
 def test_yaml_yes_is_a_boolean(mini):
     """Unquoted YAML yes/no are YAML 1.1 booleans, so they are accepted for yes/no facts."""
-    assert dict(
-        Case.from_mapping(parse_case_text(b"numbness: yes\nfever: no\n", "c"), mini.knowledge_base)
-    ) == {
+    assert dict(Case.from_mapping(parse_case_text(b"numbness: yes\nfever: no\n", "c"), mini.knowledge_base)) == {
         "numbness": True,
         "fever": False,
     }
@@ -617,9 +607,7 @@ def _kb_edit(draw):
     text = BUNDLED[name]
     lines = text.split("\n")
     kind = draw(
-        st.sampled_from(
-            ["delete", "duplicate", "swap", "indent", "dedent", "noise", "truncate", "token", "value"]
-        )
+        st.sampled_from(["delete", "duplicate", "swap", "indent", "dedent", "noise", "truncate", "token", "value"])
     )
     index = draw(st.integers(0, len(lines) - 1))
     if kind == "delete":
@@ -647,9 +635,7 @@ def _kb_edit(draw):
         if ": " in line:
             key = line.split(": ", 1)[0]
             lines[index] = (
-                key
-                + ": "
-                + draw(st.sampled_from(["1", "true", "null", "[]", "{}", "x", "2020-01-01", "-1", "'a b'"]))
+                key + ": " + draw(st.sampled_from(["1", "true", "null", "[]", "{}", "x", "2020-01-01", "-1", "'a b'"]))
             )
     return name, "\n".join(lines)
 

@@ -25,9 +25,7 @@ def _script() -> str:
 
 def spawn(*args: str, cwd: Path | None = None):
     """Start the installed program on a pseudo-terminal, wide enough that nothing wraps."""
-    child = pexpect.spawn(
-        _script(), ["interview", *args], encoding="utf-8", timeout=30, dimensions=(60, 400), cwd=cwd
-    )
+    child = pexpect.spawn(_script(), ["interview", *args], encoding="utf-8", timeout=30, dimensions=(60, 400), cwd=cwd)
     child.delaybeforesend = None
     return child
 

@@ -18,7 +18,9 @@ def _wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(REPO)],
-        check=True, capture_output=True, cwd=out,
+        check=True,
+        capture_output=True,
+        cwd=out,
     )
     (wheel,) = out.glob("spasm_advisor-*.whl")
     return wheel
@@ -48,7 +50,8 @@ def test_installed_wheel_assesses(wheel, tmp_path):
     target = tmp_path / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", str(target), str(wheel)],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
     code = (
         "import engine; from engine import Advisor; "
@@ -56,7 +59,9 @@ def test_installed_wheel_assesses(wheel, tmp_path):
         "print(engine.__file__); print(r.triage)"
     )
     env = {**os.environ, "PYTHONPATH": str(target)}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path, check=True
+    )
     location, triage = out.stdout.split()
     assert location.startswith(str(target))
     assert triage == "emergency"

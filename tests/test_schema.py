@@ -34,9 +34,7 @@ def _script() -> str:
 
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [_script(), *args], input=stdin, capture_output=True, text=True, check=False, cwd=DATA
-    )
+    return subprocess.run([_script(), *args], input=stdin, capture_output=True, text=True, check=False, cwd=DATA)
 
 
 @pytest.fixture(scope="module", name="output_validator")
@@ -148,9 +146,7 @@ def test_input_schema_rejects_invalid_cases(advisor, input_validator, pair):
     case, _field = pair
     with pytest.raises(CaseError):
         advisor.case(case)
-    if not any(
-        isinstance(v, float) and v.is_integer() for v in case.values()
-    ):  # JSON Schema: 3.0 is an integer
+    if not any(isinstance(v, float) and v.is_integer() for v in case.values()):  # JSON Schema: 3.0 is an integer
         assert not input_validator.is_valid(case)
 
 

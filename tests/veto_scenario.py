@@ -22,9 +22,7 @@ def write_kb(root: Path) -> tuple[Path, Path]:
     (knowledge / "sources.yaml").write_text("version: 1\nsources:\n  - {id: src, title: Source}\n")
     facts = ["version: 1", "facts:"]
     for i in range(6):
-        facts.append(
-            f"  - {{id: flag_{i}, type: boolean, question: q, description: d, role: red_flag}}"
-        )
+        facts.append(f"  - {{id: flag_{i}, type: boolean, question: q, description: d, role: red_flag}}")
     (knowledge / "facts.yaml").write_text("\n".join(facts) + "\n")
     recs = ["version: 1", "recommendations:"]
     for rec in [*CATALOGUE_IDS, *KEPT_IDS, "referral"]:
@@ -33,14 +31,24 @@ def write_kb(root: Path) -> tuple[Path, Path]:
     (knowledge / "recommendations.yaml").write_text("\n".join(recs) + "\n")
     lines = ["version: 1", "rules:"]
     flags = ", ".join(f"flag_{i}" for i in range(6))
-    lines.append(f"  - {{id: any_flag, title: t, when: {{any: [{flags}]}}, then: [{{derive: red_flag_present}}], because: b, sources: [src]}}")
-    lines.append("  - {id: refer, title: t, when: red_flag_present, then: [{triage: urgent}, {recommend: referral}], because: b, sources: [src]}")
+    lines.append(
+        f"  - {{id: any_flag, title: t, when: {{any: [{flags}]}}, then: [{{derive: red_flag_present}}], because: b, sources: [src]}}"
+    )
+    lines.append(
+        "  - {id: refer, title: t, when: red_flag_present, then: [{triage: urgent}, {recommend: referral}], because: b, sources: [src]}"
+    )
     # A finding that never holds, so rules reading its absence sit in the same
     # stratum (same salience) as the vetoed ones and stay on the agenda.
-    lines.append("  - {id: never, title: t, when: {all: [flag_0, {not: flag_0}]}, then: [{derive: never_holds}], because: b, sources: [src]}")
+    lines.append(
+        "  - {id: never, title: t, when: {all: [flag_0, {not: flag_0}]}, then: [{derive: never_holds}], because: b, sources: [src]}"
+    )
     for rec in CATALOGUE_IDS:
-        lines.append(f"  - {{id: give_{rec}, title: t, when: {{not: red_flag_present}}, then: [{{recommend: {rec}}}], because: b, sources: [src]}}")
-        lines.append(f"  - {{id: keep_{rec}, title: t, when: {{not: never_holds}}, then: [{{recommend: kept_{rec[-2:]}}}], because: b, sources: [src]}}")
+        lines.append(
+            f"  - {{id: give_{rec}, title: t, when: {{not: red_flag_present}}, then: [{{recommend: {rec}}}], because: b, sources: [src]}}"
+        )
+        lines.append(
+            f"  - {{id: keep_{rec}, title: t, when: {{not: never_holds}}, then: [{{recommend: kept_{rec[-2:]}}}], because: b, sources: [src]}}"
+        )
     (rules / "rules.yaml").write_text("\n".join(lines) + "\n")
     return rules, knowledge
 

@@ -66,8 +66,15 @@ def test_same_json_across_hash_seeds(spasm_advisor, spasm_kb_path, data):
     outputs = set()
     for seed in ("0", "1", "12345"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        out = subprocess.run([sys.executable, "-c", code], input=json.dumps(batch), capture_output=True,
-                             text=True, env=env, check=True, cwd=os.path.dirname(__file__))
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            input=json.dumps(batch),
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+            cwd=os.path.dirname(__file__),
+        )
         outputs.add(out.stdout)
     assert len(outputs) == 1
     assert outputs.pop().splitlines() == [spasm_advisor.assess(c).to_json(indent=None) for c in batch]

@@ -30,7 +30,12 @@ def test_reference_matches_on_mini(mini):
             for age in (None, 10, 50, 90):
                 for anticoag in (None, True):
                     for posture in (None, "good", "poor"):
-                        values = {"numbness": numbness, "fever": fever, "age": age,
-                                  "on_anticoagulants": anticoag, "posture": posture}
+                        values = {
+                            "numbness": numbness,
+                            "fever": fever,
+                            "age": age,
+                            "on_anticoagulants": anticoag,
+                            "posture": posture,
+                        }
                         case = {k: v for k, v in values.items() if v is not None}
                         assert mini.assess(case).to_json() == reference.assess(case).to_json()

@@ -36,8 +36,7 @@ def test_no_fired_branch_compares_an_unknown_fact(spasm_advisor, data):
             continue
         # Some branch held: find it, and check each of its comparisons saw a known value.
         assert any(
-            all(case.get(lit.name) is not None for lit in branch if isinstance(lit, Comparison))
-            for branch in rule.dnf
+            all(case.get(lit.name) is not None for lit in branch if isinstance(lit, Comparison)) for branch in rule.dnf
         )
 
 

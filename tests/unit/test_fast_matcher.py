@@ -41,7 +41,8 @@ def stock_engine(advisor: Advisor):
             return self.declare(fact_class(**values))
 
     engine = Stock()
-    assert isinstance(engine.matcher, ReteMatcher) and not isinstance(engine.matcher, FastReteMatcher)
+    assert isinstance(engine.matcher, ReteMatcher)
+    assert not isinstance(engine.matcher, FastReteMatcher)
     return engine
 
 
@@ -83,9 +84,7 @@ def _live_run(engine, values_seq):
 @given(st.lists(cases(ADVISOR.knowledge_base), min_size=2, max_size=4))
 def test_same_results_after_retractions_on_a_live_engine(sequence):
     values_seq = [values_of(ADVISOR, case) for case in sequence]
-    assert _live_run(ADVISOR.compiled.new_engine(), values_seq) == _live_run(
-        stock_engine(ADVISOR), values_seq
-    )
+    assert _live_run(ADVISOR.compiled.new_engine(), values_seq) == _live_run(stock_engine(ADVISOR), values_seq)
 
 
 def test_mini_knowledge_base_every_combination(mini):
@@ -93,11 +92,7 @@ def test_mini_knowledge_base_every_combination(mini):
     for numbness in (None, True, False):
         for fever in (None, True, False):
             for age in (None, 10, 50, 90):
-                case = {
-                    k: v
-                    for k, v in {"numbness": numbness, "fever": fever, "age": age}.items()
-                    if v is not None
-                }
+                case = {k: v for k, v in {"numbness": numbness, "fever": fever, "age": age}.items() if v is not None}
                 values = values_of(mini, case)
                 assert fast.run_case(values) == stock.run_case(values)
 
@@ -111,4 +106,5 @@ def test_reset_wipes_every_memory():
     for node in nodes:
         for name in ("left_memory", "right_memory", "memory"):
             assert not getattr(node, name, None), (type(node).__name__, name)
-    assert not engine.matcher._touched and not engine.matcher._changed
+    assert not engine.matcher._touched
+    assert not engine.matcher._changed

@@ -290,8 +290,7 @@ def test_saved_case_reads_back_exactly(advisor):
     data = parse_case_text(text.encode(), "saved.yaml")
     assert dict(data) == answers
     assert (
-        advisor.assess(data).to_dict()
-        == advisor.assess({k: v for k, v in answers.items() if v is not None}).to_dict()
+        advisor.assess(data).to_dict() == advisor.assess({k: v for k, v in answers.items() if v is not None}).to_dict()
     )
 
 

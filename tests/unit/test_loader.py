@@ -52,22 +52,64 @@ def test_digest_follows_content(kb_dir):
 
 BROKEN = [
     # (file, old, new, expected fragment, text on the line the error must name)
-    ("rules/main.yaml", "when: age >= 50", "when: agee >= 50", "unknown fact or finding 'agee' (did you mean 'age'?)", None),
+    (
+        "rules/main.yaml",
+        "when: age >= 50",
+        "when: agee >= 50",
+        "unknown fact or finding 'agee' (did you mean 'age'?)",
+        None,
+    ),
     ("rules/main.yaml", "when: age >= 50", "when: age >= old", "does not fit integer fact 'age'", None),
     ("rules/main.yaml", "when: age >= 50", "when: posture >= 3", "does not fit enum fact 'posture'", None),
     ("rules/main.yaml", "when: age >= 50", "when: age", "'age' is not a yes/no fact", None),
     ("rules/main.yaml", "when: age >= 50", "when: {xor: [age]}", "unknown condition operator 'xor'", None),
-    ("rules/main.yaml", "- recommend: see_doctor\n    because: Age.", "- recommend: see_docter\n    because: Age.", "unknown recommendation 'see_docter' (did you mean 'see_doctor'?)", None),
+    (
+        "rules/main.yaml",
+        "- recommend: see_doctor\n    because: Age.",
+        "- recommend: see_docter\n    because: Age.",
+        "unknown recommendation 'see_docter' (did you mean 'see_doctor'?)",
+        None,
+    ),
     ("rules/main.yaml", "- triage: routine", "- triage: soon", "unknown triage level 'soon'", "triage: soon"),
-    ("rules/main.yaml", "sources: [{source: test_source, ref: \"1.2\", verified: false}]", "sources: [nice]", "unknown source 'nice'", None),
+    (
+        "rules/main.yaml",
+        'sources: [{source: test_source, ref: "1.2", verified: false}]',
+        "sources: [nice]",
+        "unknown source 'nice'",
+        None,
+    ),
     ("rules/main.yaml", "id: older", "id: flag", "duplicate rule id", "- id: flag\n    title: Older"),
-    ("rules/main.yaml", "because: Age.", "becuase: Age.", "unknown key 'becuase' in a rule (did you mean 'because'?)", None),
+    (
+        "rules/main.yaml",
+        "because: Age.",
+        "becuase: Age.",
+        "unknown key 'becuase' in a rule (did you mean 'because'?)",
+        None,
+    ),
     ("rules/main.yaml", "version: 1", "version: 2", "expected 'version: 1'", None),
-    ("rules/main.yaml", "      - withhold: painkiller\n        reason: Bleeding risk.", "      - withhold: painkiller", "missing 'reason'", "- withhold"),
-    ("rules/main.yaml", "    when: {any: [numbness, fever]}", "    when: {all: [numbness, {not: red_flag_present}]}", "depend on their own absence", "- id: flag"),
+    (
+        "rules/main.yaml",
+        "      - withhold: painkiller\n        reason: Bleeding risk.",
+        "      - withhold: painkiller",
+        "missing 'reason'",
+        "- withhold",
+    ),
+    (
+        "rules/main.yaml",
+        "    when: {any: [numbness, fever]}",
+        "    when: {all: [numbness, {not: red_flag_present}]}",
+        "depend on their own absence",
+        "- id: flag",
+    ),
     ("knowledge/facts.yaml", "max: 120", "max: old", "'max' must be an integer", None),
     ("knowledge/facts.yaml", "role: caution", "role: worry", "'role' must be one of", None),
-    ("knowledge/facts.yaml", "id: fever", "id: numbness", "duplicate fact id 'numbness'", "- id: numbness\n    type: boolean\n    question: \"Fever"),
+    (
+        "knowledge/facts.yaml",
+        "id: fever",
+        "id: numbness",
+        "duplicate fact id 'numbness'",
+        '- id: numbness\n    type: boolean\n    question: "Fever',
+    ),
     ("knowledge/recommendations.yaml", "level: weak", "level: strong", "'level' must be one of", None),
     ("knowledge/recommendations.yaml", "category: referral", "category: refer", "'category' must be one of", None),
     ("knowledge/sources.yaml", "id: test_source", "id: Test Source", "snake_case", None),
@@ -85,7 +127,8 @@ def test_broken_file_is_named(kb_dir, file, old, new, fragment, anchor):
         _load(kb_dir)
     message = str(info.value)
     assert fragment in message
-    assert info.value.path is not None and info.value.path.endswith(file)
+    assert info.value.path is not None
+    assert info.value.path.endswith(file)
     assert info.value.line == line, message
     assert "\n" not in message
 

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from veto_scenario import CATALOGUE_IDS, KEPT_IDS, write_kb
 
 SCRIPT = Path(__file__).parent.parent / "veto_scenario.py"
@@ -24,7 +23,10 @@ def _run(veto_kb, seed: int, *extra: str) -> list[str]:
     env = {**os.environ, "PYTHONHASHSEED": str(seed)}
     out = subprocess.run(
         [sys.executable, str(SCRIPT), str(veto_kb[0]), str(veto_kb[1]), *extra],
-        capture_output=True, text=True, env=env, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
     )
     return out.stdout.split()
 
