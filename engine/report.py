@@ -47,8 +47,14 @@ def render_text(assessment: Assessment) -> str:
         for rec in items:
             lines.append(f"  - {rec.title} [{rec.id}]")
             lines.append(_wrap(rec.advice, "      "))
-            levels = ", ".join(
-                f"{e['source_title'].split(':')[0]}: {e['level'].replace('_', ' ')}" for e in rec.evidence
+            levels = "; ".join(
+                dict.fromkeys(
+                    e["source_title"].split(":")[0]
+                    + (f" {e['ref']}" if e["ref"] else "")
+                    + f": {e['level'].replace('_', ' ')}"
+                    + ("" if e["verified"] else " [unverified]")
+                    for e in rec.evidence
+                )
             )
             if levels:
                 lines.append(_wrap(f"Evidence: {levels}", "      "))
