@@ -22,7 +22,6 @@ import gc
 import json
 import os
 import platform
-import random
 import shutil
 import statistics
 import subprocess
@@ -39,27 +38,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 def generate(kb, count: int, seed: int = 20251125) -> list[dict[str, object]]:
     """A fixed set of valid cases for ``kb``."""
-    from engine.testing import thresholds
+    from engine.testing import sample_cases
 
-    rng = random.Random(seed)
-    limits = thresholds(kb)
-    cases = []
-    for _ in range(count):
-        case: dict[str, object] = {}
-        for name, spec in kb.facts.items():
-            if rng.randrange(3) == 0:
-                continue
-            if spec.type == "boolean":
-                case[name] = rng.random() < 0.5
-            elif spec.type == "enum":
-                case[name] = rng.choice(spec.values)
-            else:
-                low = spec.minimum or 0
-                high = spec.maximum if spec.maximum is not None else 400
-                near = [v for t in limits.get(name, ()) for v in (t - 1, t, t + 1) if low <= v <= high]
-                case[name] = rng.choice(near or [low]) if rng.random() < 0.5 else rng.randint(low, high)
-        cases.append(case)
-    return cases
+    return sample_cases(kb, count, seed=seed)
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:

@@ -36,6 +36,7 @@ __all__ = [
     "fact_values",
     "invalid_cases",
     "red_flag_cases",
+    "sample_cases",
     "thresholds",
 ]
 
@@ -51,6 +52,47 @@ def _default_kb() -> KnowledgeBase:
     from .advisor import Advisor
 
     return Advisor.default().knowledge_base
+
+
+def sample_cases(
+    kb: KnowledgeBase,
+    count: int,
+    *,
+    seed: int = 0,
+    yes_rate: float = 0.5,
+    red_flag_yes_rate: float | None = None,
+    near_rate: float = 0.5,
+) -> list[dict[str, Any]]:
+    """A fixed, seeded list of valid cases, drawn like :func:`cases` but without Hypothesis.
+
+    For benchmarks, batch tests and mutation testing, where the same cases are
+    needed run after run. Each fact is unknown a third of the time; booleans
+    are yes with ``yes_rate`` (``red_flag_yes_rate`` for red flags, when
+    given); integers are near a rule threshold with ``near_rate``, else
+    anywhere in range (up to 400 when unbounded).
+    """
+    import random
+
+    rng = random.Random(seed)
+    limits = thresholds(kb)
+    out = []
+    for _ in range(count):
+        case: dict[str, Any] = {}
+        for name, spec in kb.facts.items():
+            if rng.randrange(3) == 0:
+                continue
+            if spec.type == "boolean":
+                rate = red_flag_yes_rate if spec.is_red_flag and red_flag_yes_rate is not None else yes_rate
+                case[name] = rng.random() < rate
+            elif spec.type == "enum":
+                case[name] = rng.choice(spec.values)
+            else:
+                low = spec.minimum or 0
+                high = spec.maximum if spec.maximum is not None else 400
+                near = [v for t in limits.get(name, ()) for v in (t - 1, t, t + 1) if low <= v <= high]
+                case[name] = rng.choice(near or [low]) if rng.random() < near_rate else rng.randint(low, high)
+        out.append(case)
+    return out
 
 
 def thresholds(kb: KnowledgeBase) -> dict[str, set[int]]:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import copy
 import multiprocessing
-import random
 import re
 import sys
 import tempfile
@@ -119,31 +118,13 @@ def mutants(files: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def sample_cases(kb: Any, count: int, seed: int) -> list[dict[str, Any]]:
-    """Seeded cases drawn like engine.testing.cases: a third unknown, integers near thresholds."""
-    from engine.testing import thresholds
+    """Seeded cases drawn like engine.testing.cases; a quarter with every red flag answered no."""
+    from engine import testing
 
-    rng = random.Random(seed)
-    cuts = thresholds(kb)
-    red_flags = kb.red_flags()
-    out = []
-    for n in range(count):
-        case: dict[str, Any] = {}
-        for name, spec in kb.facts.items():
-            if rng.random() < 1 / 3:
-                continue
-            if spec.type == "boolean":
-                # Red flags mostly no, so benign paths are exercised too.
-                case[name] = rng.random() < (0.15 if spec.is_red_flag else 0.5)
-            elif spec.type == "enum":
-                case[name] = rng.choice(spec.values)
-            else:
-                low = spec.minimum or 0
-                high = spec.maximum if spec.maximum is not None else 400
-                near = [v for t in cuts.get(name, ()) for v in (t - 1, t, t + 1) if low <= v <= high]
-                case[name] = rng.choice(near) if near and rng.random() < 0.7 else rng.randint(low, high)
-        if n % 4 == 0:  # a quarter with every red flag answered no
-            case.update({f: False for f in red_flags})
-        out.append(case)
+    # Red flags mostly no, so benign paths are exercised too.
+    out = testing.sample_cases(kb, count, seed=seed, red_flag_yes_rate=0.15, near_rate=0.7)
+    for case in out[::4]:
+        case.update(dict.fromkeys(kb.red_flags(), False))
     return out
 
 

@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import os
-import random
 import shutil
 import signal
 import subprocess
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from engine import Advisor
-from engine.testing import thresholds
+from engine.testing import sample_cases
 
 DATA = Path(__file__).parent / "data"
 ADVISOR = Advisor.default()
@@ -38,25 +37,7 @@ def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[s
 
 def generate(count: int, seed: int) -> list[dict[str, object]]:
     """Valid cases: each fact unknown a third of the time, else a value near the rules' thresholds."""
-    rng = random.Random(seed)
-    limits = thresholds(KB)
-    cases = []
-    for _ in range(count):
-        case: dict[str, object] = {}
-        for name, spec in KB.facts.items():
-            if rng.randrange(3) == 0:
-                continue
-            if spec.type == "boolean":
-                case[name] = rng.random() < 0.3
-            elif spec.type == "enum":
-                case[name] = rng.choice(spec.values)
-            else:
-                low = spec.minimum or 0
-                high = spec.maximum if spec.maximum is not None else 400
-                near = [v for t in limits.get(name, ()) for v in (t - 1, t, t + 1) if low <= v <= high]
-                case[name] = rng.choice(near or [low]) if rng.random() < 0.5 else rng.randint(low, high)
-        cases.append(case)
-    return cases
+    return sample_cases(KB, count, seed=seed, yes_rate=0.3)
 
 
 def write_jsonl(path: Path, cases: list[dict[str, object]]) -> Path:

@@ -57,3 +57,17 @@ def test_case_error_is_value_error(mini):
     """CaseError is also a ValueError, for callers that catch builtins."""
     with pytest.raises(ValueError, match="unknown fact"):
         mini.assess({"nope": 1})
+
+
+def test_sample_cases_are_valid_and_repeatable(advisor):
+    """engine.testing.sample_cases gives valid cases, the same for the same seed."""
+    from engine.testing import sample_cases
+
+    kb = advisor.knowledge_base
+    first = sample_cases(kb, 50, seed=3)
+    assert first == sample_cases(kb, 50, seed=3)
+    assert first != sample_cases(kb, 50, seed=4)
+    for case in first:
+        assert dict(Case.from_mapping(case, kb)) == case
+    no_flags = sample_cases(kb, 50, seed=3, red_flag_yes_rate=0.0)
+    assert not any(case.get(flag) is True for case in no_flags for flag in kb.red_flags())
