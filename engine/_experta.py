@@ -6,7 +6,7 @@ its internals). Four things about it need care:
 * It pins ``frozendict==1.2``, which uses ``collections.Mapping`` and friends,
   removed in Python 3.10. Before importing experta we restore those aliases
   from ``collections.abc`` (upstream issue nilp0inter/experta#34).
-* ``import experta`` calls ``logging.basicConfig()``, which would install a
+* ``import experta`` sets up the root logger (basicConfig), which would install a
   handler on the host application's root logger. We put the root logger back
   exactly as it was.
 * Its ``DepthStrategy`` can fail to remove an activation whose conditions no

@@ -90,9 +90,9 @@ class FactVariables:
         """The case (answered facts only) that a model describes."""
         case: dict[str, Value] = {}
         for name, spec in self.facts.items():
-            if not z3.is_true(model.eval(self.known[name], model_completion=True)):
+            if not z3.is_true(model.evaluate(self.known[name], model_completion=True)):
                 continue
-            raw = model.eval(self.value[name], model_completion=True)
+            raw = model.evaluate(self.value[name], model_completion=True)
             if spec.type == "boolean":
                 case[name] = z3.is_true(raw)
             elif spec.type == "enum":

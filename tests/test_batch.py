@@ -6,14 +6,13 @@ import csv
 import io
 import json
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from cli_runner import script
 
 from engine import Advisor
 from engine.testing import sample_cases
@@ -23,15 +22,8 @@ ADVISOR = Advisor.default()
 KB = ADVISOR.knowledge_base
 
 
-def _script() -> str:
-    candidate = Path(sys.executable).parent / "spasm-advisor"
-    found = str(candidate) if candidate.exists() else shutil.which("spasm-advisor")
-    assert found, "the spasm-advisor console script is not installed"
-    return found
-
-
 def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([_script(), "batch", *args], input=stdin, capture_output=True, cwd=DATA, check=False)
+    proc = subprocess.run([script(), "batch", *args], input=stdin, capture_output=True, cwd=DATA, check=False)
     return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode())
 
 
@@ -295,7 +287,7 @@ def test_resume_refuses_an_output_it_did_not_write(many, tmp_path):
 
 def _interrupt(source: Path, out: Path, signum: int) -> subprocess.CompletedProcess[bytes]:
     proc = subprocess.Popen(
-        [_script(), "batch", str(source), "-o", str(out), "--workers", "2", "--quiet"],
+        [script(), "batch", str(source), "-o", str(out), "--workers", "2", "--quiet"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=DATA,

@@ -4,28 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_runner import run
 
 DATA = Path(__file__).parent / "data"
 MINI = ["--rules", str(DATA / "mini" / "rules"), "--knowledge", str(DATA / "mini" / "knowledge")]
-
-
-def _script() -> str:
-    candidate = Path(sys.executable).parent / "spasm-advisor"
-    found = str(candidate) if candidate.exists() else shutil.which("spasm-advisor")
-    assert found, "the spasm-advisor console script is not installed"
-    return found
-
-
-def run(*args: str, stdin: str | bytes | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run spasm-advisor outside the source tree, so the installed package is what runs."""
-    data = stdin.encode() if isinstance(stdin, str) else stdin
-    proc = subprocess.run([_script(), *args], input=data, capture_output=True, cwd=cwd or DATA, check=False)
-    return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode())
 
 
 def write(tmp_path: Path, name: str, text: str) -> str:

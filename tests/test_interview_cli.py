@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_runner import script
 
 pexpect = pytest.importorskip("pexpect")
 
@@ -16,16 +15,9 @@ QUESTION = re.compile(r"Question (\d+) \((\d+) left at most\): ([^\r\n]*)\r?\n")
 PROMPT = r"\] > "
 
 
-def _script() -> str:
-    candidate = Path(sys.executable).parent / "spasm-advisor"
-    found = str(candidate) if candidate.exists() else shutil.which("spasm-advisor")
-    assert found, "the spasm-advisor console script is not installed"
-    return found
-
-
 def spawn(*args: str, cwd: Path | None = None):
     """Start the installed program on a pseudo-terminal, wide enough that nothing wraps."""
-    child = pexpect.spawn(_script(), ["interview", *args], encoding="utf-8", timeout=30, dimensions=(60, 400), cwd=cwd)
+    child = pexpect.spawn(script(), ["interview", *args], encoding="utf-8", timeout=30, dimensions=(60, 400), cwd=cwd)
     child.delaybeforesend = None
     return child
 
@@ -109,7 +101,7 @@ def test_benign_case_to_the_end_and_saved_case_reproduces_report(tmp_path, quest
     assert lefts[-1] == 1
     assert f"Answers saved to {saved}" in rest
     report = _normalise(report_start + rest.split("\r\nAnswers saved to")[0])
-    again = subprocess.run([_script(), "assess", str(saved)], capture_output=True, text=True, check=False)
+    again = subprocess.run([script(), "assess", str(saved)], capture_output=True, text=True, check=False)
     assert again.returncode == 0, again.stderr
     assert again.stdout.strip() == report.strip()
     text = saved.read_text()

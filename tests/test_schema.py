@@ -6,12 +6,10 @@ assess --json validates against `schema output`; `schema input` agrees with the 
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_runner import run
 from hypothesis import given
 
 from engine import CaseError
@@ -24,17 +22,6 @@ jsonschema = pytest.importorskip("jsonschema")
 
 DATA = Path(__file__).parent / "data"
 MINI = ["--rules", str(DATA / "mini" / "rules"), "--knowledge", str(DATA / "mini" / "knowledge")]
-
-
-def _script() -> str:
-    candidate = Path(sys.executable).parent / "spasm-advisor"
-    found = str(candidate) if candidate.exists() else shutil.which("spasm-advisor")
-    assert found, "the spasm-advisor console script is not installed"
-    return found
-
-
-def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([_script(), *args], input=stdin, capture_output=True, text=True, check=False, cwd=DATA)
 
 
 @pytest.fixture(scope="module", name="output_validator")
