@@ -31,7 +31,7 @@ from . import __version__
 from .advisor import Advisor
 from .assessment import NOTICE
 from .clinical_cases import ClinicalCase, check_case
-from .conditions import All, Any_, Comparison, Condition, FindingRef, Known, Not, render
+from .conditions import All, Any_, Comparison, Condition, FindingRef, Known, Not, render, render_value
 from .errors import CaseError
 from .graph_svg import DependencyGraph, anchor, dependency_graph, render_mermaid, render_svg
 from .invariants import load_invariants
@@ -572,19 +572,11 @@ def build_audit(advisor: Advisor, cases: Iterable[ClinicalCase]) -> AuditData:
 # ==========================================================================
 
 
-def _value_text(value: object) -> str:
-    if value is True:
-        return "yes"
-    if value is False:
-        return "no"
-    return str(value)
-
-
 def _case_text(example: Mapping[str, Any] | None) -> str:
     """A counterexample case in words; every fact not listed is unknown."""
     if not example:
         return "every fact unknown"
-    return ", ".join(f"{k} = {_value_text(v)}" for k, v in example.items()) + " (all else unknown)"
+    return ", ".join(f"{k} = {render_value(v)}" for k, v in example.items()) + " (all else unknown)"
 
 
 def _level_text(level: str) -> str:

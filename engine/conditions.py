@@ -30,6 +30,7 @@ __all__ = [
     "negation_normal_form",
     "parse_condition",
     "render",
+    "render_value",
     "to_dnf",
 ]
 
@@ -221,6 +222,13 @@ def evaluate(cond: Condition, facts: Mapping[str, Value | None], findings: froze
     if isinstance(cond, Comparison | Known | FindingRef):
         return literal_holds(cond, facts, findings)
     raise TypeError(f"condition not in negation normal form: {cond!r}")
+
+
+def render_value(value: object) -> str:
+    """A fact value in words: yes/no for booleans, "unknown" for None, else the value."""
+    if value is None:
+        return "unknown"
+    return _render_value(value)  # type: ignore[arg-type]
 
 
 def _render_value(value: Value) -> str:

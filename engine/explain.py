@@ -5,16 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from .assessment import Assessment
+from .conditions import render_value
 
 __all__ = ["render_explanation"]
-
-
-def _value(value: Any) -> str:
-    if value is True:
-        return "yes"
-    if value is False:
-        return "no"
-    return str(value)
 
 
 def _node(node: dict[str, Any], prefix: str, last: bool, lines: list[str]) -> None:
@@ -25,7 +18,7 @@ def _node(node: dict[str, Any], prefix: str, last: bool, lines: list[str]) -> No
     if node["conditions"]:
         lines.append(f"{inner}when: {' and '.join(node['conditions'])}")
     if node["facts"]:
-        lines.append(f"{inner}facts: " + ", ".join(f"{k} = {_value(v)}" for k, v in node["facts"].items()))
+        lines.append(f"{inner}facts: " + ", ".join(f"{k} = {render_value(v)}" for k, v in node["facts"].items()))
     if node["unanswered"]:
         lines.append(f"{inner}unanswered: " + ", ".join(node["unanswered"]))
     if node["absent_findings"]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from .assessment import NOTICE, Assessment, Derivation
+from .conditions import render_value
 
 __all__ = ["render_text"]
 
@@ -22,7 +23,7 @@ def _wrap(text: str, indent: str) -> str:
 
 
 def _why(node: Derivation) -> str:
-    facts = ", ".join(f"{k}={'yes' if v is True else 'no' if v is False else v}" for k, v in node.facts)
+    facts = ", ".join(f"{k}={render_value(v)}" for k, v in node.facts)
     basis = " and ".join(node.conditions) or "always"
     sources = "; ".join(
         s.title.split(":")[0] + (f" {s.ref}" if s.ref else "") + ("" if s.verified else " [unverified]")

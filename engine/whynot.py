@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .advisor import Advisor
-from .conditions import Comparison, FindingRef, Known, literal_holds, render
+from .conditions import Comparison, FindingRef, Known, literal_holds, render, render_value
 from .errors import EngineError
 
 __all__ = ["BranchCheck", "LiteralCheck", "WhyNot", "why_not"]
@@ -156,10 +156,7 @@ def why_not(advisor: Advisor, facts: Any, rec_id: str, *, changes: bool = True) 
 
 def render_why_not(answer: WhyNot) -> str:
     """The answer as text."""
-
-    def show(value: Any) -> str:
-        return "unknown" if value is None else ("yes" if value is True else "no" if value is False else str(value))
-
+    show = render_value
     lines = []
     if answer.status == "given":
         lines.append(f"'{answer.rec_id}' IS recommended for this case.")
