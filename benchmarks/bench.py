@@ -38,7 +38,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 def generate(kb, count: int, seed: int = 20251125) -> list[dict[str, object]]:
     """A fixed set of valid cases for ``kb``."""
-    from engine.testing import sample_cases
+    from spasm_advisor.testing import sample_cases
 
     return sample_cases(kb, count, seed=seed)
 
@@ -98,9 +98,9 @@ def script() -> str:
 
 
 def bench_load() -> None:
-    from engine.compiler import compile_knowledge_base
-    from engine.loader import load_knowledge_base
-    from engine.resources import bundled_knowledge_dir, bundled_rules_dir
+    from spasm_advisor.inference.compiler import compile_knowledge_base
+    from spasm_advisor.kb.loader import load_knowledge_base
+    from spasm_advisor.kb.resources import bundled_knowledge_dir, bundled_rules_dir
 
     loads, compiles, engines = [], [], []
     for _ in range(5):
@@ -120,8 +120,8 @@ def bench_load() -> None:
 
 
 def bench_assess(count: int) -> None:
-    from engine import Advisor
-    from engine.reference import ReferenceInterpreter
+    from spasm_advisor import Advisor
+    from spasm_advisor.inference.reference import ReferenceInterpreter
 
     advisor = Advisor.default()
     kb = advisor.knowledge_base
@@ -156,7 +156,7 @@ def bench_assess(count: int) -> None:
         f" (stretch 0.5 ms {verdict(fast['p50'] <= 0.5)}),"
         f" p99 < 2 ms {verdict(fast['p99'] < 2.0)}"
     )
-    from engine.compact_json import CompactJSON
+    from spasm_advisor.io.compact_json import CompactJSON
 
     encoder = CompactJSON()
     plain_json = timed(lambda c: json.dumps(advisor.assess(c).to_dict(), separators=(",", ":")), cases[:2000])
@@ -166,7 +166,7 @@ def bench_assess(count: int) -> None:
 
 
 def bench_memory_per_engine() -> None:
-    from engine import Advisor
+    from spasm_advisor import Advisor
 
     advisor = Advisor.default()
     case = generate(advisor.knowledge_base, 1)[0]
@@ -222,7 +222,7 @@ def run_batch(source: Path, output: str, workers: int, fmt: str) -> float:
 
 
 def bench_batch(count: int) -> None:
-    from engine import Advisor
+    from spasm_advisor import Advisor
 
     cases = generate(Advisor.default().knowledge_base, count, seed=7)
     with tempfile.TemporaryDirectory() as folder:
@@ -261,7 +261,7 @@ def _children(pid: int) -> list[int]:
 
 def bench_memory_batch(count: int, workers: int) -> None:
     """Stream ``count`` generated cases through batch; sample every process's RSS as it goes."""
-    from engine import Advisor
+    from spasm_advisor import Advisor
 
     kb = Advisor.default().knowledge_base
     block = generate(kb, 10_000, seed=3)

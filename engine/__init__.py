@@ -2,19 +2,19 @@
 
 Describe a case as facts, get a triage level and explained recommendations::
 
-    from engine import Advisor
+    from spasm_advisor import Advisor
     advisor = Advisor.default()
     result = advisor.assess({"age": 35, "duration_days": 3, "posture": "poor"})
     result.triage, [r.id for r in result.recommendations]
     result.to_dict()   # the JSON contract
 """
 
-from .advisor import Advisor
-from .assessment import NOTICE, Assessment, CitedSource, Derivation, Recommendation, Withheld
-from .case import Case
-from .errors import CaseError, CaseProblem, EngineError, KnowledgeBaseError
-from .loader import load_knowledge_base
-from .model import TRIAGE_LEVELS, KnowledgeBase
+from spasm_advisor.errors import CaseError, CaseProblem, EngineError, KnowledgeBaseError
+from spasm_advisor.inference.advisor import Advisor
+from spasm_advisor.inference.assessment import NOTICE, Assessment, CitedSource, Derivation, Recommendation, Withheld
+from spasm_advisor.io.case import Case
+from spasm_advisor.kb.loader import load_knowledge_base
+from spasm_advisor.kb.model import TRIAGE_LEVELS, KnowledgeBase
 
 __version__ = "0.1.0"
 

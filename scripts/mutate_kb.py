@@ -9,7 +9,7 @@ threshold), then runs, against each mutant:
   triage level, no manipulation or massage with a red flag, contraindications,
   monotonicity of red flags and cautions, explanation soundness, and every
   invariant in knowledge/invariants.yaml) on a fixed, seeded sample of cases
-  drawn like ``engine.testing.cases``.
+  drawn like ``spasm_advisor.testing.cases``.
 
 A mutant is killed when any check fails. A mutant that survives is compared
 with the original by ``rules diff`` over every possible case: if no case at
@@ -118,8 +118,8 @@ def mutants(files: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def sample_cases(kb: Any, count: int, seed: int) -> list[dict[str, Any]]:
-    """Seeded cases drawn like engine.testing.cases; a quarter with every red flag answered no."""
-    from engine import testing
+    """Seeded cases drawn like spasm_advisor.testing.cases; a quarter with every red flag answered no."""
+    from spasm_advisor import testing
 
     # Red flags mostly no, so benign paths are exercised too.
     out = testing.sample_cases(kb, count, seed=seed, red_flag_yes_rate=0.15, near_rate=0.7)
@@ -130,8 +130,8 @@ def sample_cases(kb: Any, count: int, seed: int) -> list[dict[str, Any]]:
 
 def property_failures(advisor: Any, original_kb: Any, case: dict[str, Any]) -> list[str]:
     """Which rule properties of tests/properties fail for this case (empty when all hold)."""
-    from engine.model import triage_rank
-    from engine.testing import REFERRAL_FOR_TRIAGE, assert_invariants, assert_sound
+    from spasm_advisor.kb.model import triage_rank
+    from spasm_advisor.testing import REFERRAL_FOR_TRIAGE, assert_invariants, assert_sound
 
     kb = advisor.knowledge_base
     failures = []
@@ -172,8 +172,8 @@ def property_failures(advisor: Any, original_kb: Any, case: dict[str, Any]) -> l
 
 def evaluate(job: tuple[str, dict[str, Any], list[dict[str, Any]]]) -> tuple[str, str, str]:
     """(description, verdict, detail) for one mutant."""
-    from engine import Advisor, KnowledgeBaseError
-    from engine.clinical_cases import check_case, load_clinical_cases
+    from spasm_advisor import Advisor, KnowledgeBaseError
+    from spasm_advisor.analysis.clinical_cases import check_case, load_clinical_cases
 
     description, files, sample = job
     with tempfile.TemporaryDirectory() as tmp:
@@ -195,7 +195,7 @@ def evaluate(job: tuple[str, dict[str, Any], list[dict[str, Any]]]) -> tuple[str
             if failures:
                 return description, "killed_by_properties", f"{failures[0]} for {case}"
         # A survivor that no case at all can tell apart is an equivalent mutant.
-        from engine.diff import diff_knowledge_bases
+        from spasm_advisor.analysis.diff import diff_knowledge_bases
 
         differences = diff_knowledge_bases(original, advisor.knowledge_base).behaviour
         if not differences:
@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    from engine import Advisor
+    from spasm_advisor import Advisor
 
     kb = Advisor.from_paths(REPO / "rules", REPO / "knowledge").knowledge_base
     sample = sample_cases(kb, args.sample, args.seed)

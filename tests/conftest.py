@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from engine import Advisor
+from spasm_advisor import Advisor
 
 DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).parent.parent

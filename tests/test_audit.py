@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from test_cli import run
 
-from engine import Advisor
-from engine.diff import diff_knowledge_bases
-from engine.invariants import holds, load_invariants
-from engine.verify import verify
-from engine.whynot import why_not
+from spasm_advisor import Advisor
+from spasm_advisor.analysis.diff import diff_knowledge_bases
+from spasm_advisor.analysis.invariants import holds, load_invariants
+from spasm_advisor.analysis.verify import verify
+from spasm_advisor.analysis.whynot import why_not
 
 DATA = Path(__file__).parent / "data"
 MINI_KNOWLEDGE = DATA / "mini" / "knowledge"

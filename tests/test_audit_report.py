@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from engine import Advisor
-from engine.audit_report import AuditData, InvariantAudit, build_audit, render_html, render_markdown
-from engine.clinical_cases import load_clinical_cases
-from engine.graph_svg import dependency_graph, layout_graph, render_mermaid
-from engine.resources import bundled_knowledge_dir
+from spasm_advisor import Advisor
+from spasm_advisor.analysis.clinical_cases import load_clinical_cases
+from spasm_advisor.kb.resources import bundled_knowledge_dir
+from spasm_advisor.render.audit_report import AuditData, InvariantAudit, build_audit, render_html, render_markdown
+from spasm_advisor.render.graph_svg import dependency_graph, layout_graph, render_mermaid
 
 REPO = Path(__file__).parent.parent
 CASES = load_clinical_cases(bundled_knowledge_dir() / "cases", "knowledge/cases")
@@ -66,7 +66,7 @@ def test_rules_are_grouped_by_file_in_file_order(audit):
 
 
 def test_every_invariant_has_a_proof_status(advisor, audit, html_text, md_text):
-    from engine.invariants import load_invariants
+    from spasm_advisor.analysis.invariants import load_invariants
 
     declared = [inv.id for inv in load_invariants(advisor.knowledge_base)]
     assert declared, "the bundled knowledge base declares invariants"
@@ -166,7 +166,7 @@ def test_violated_invariant_shows_its_counterexample(audit):
 
 def test_report_without_z3_says_the_proofs_were_not_run(monkeypatch):
     # A None entry in sys.modules makes the import fail as if z3 were missing.
-    monkeypatch.setitem(sys.modules, "engine.verify", None)
+    monkeypatch.setitem(sys.modules, "spasm_advisor.analysis.verify", None)
     audit = build_audit(Advisor.default(), CASES[:2])
     assert not audit.verification.available
     assert audit.verification.ok is None

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from cli_runner import script
 
-from engine import Advisor
-from engine.testing import sample_cases
+from spasm_advisor import Advisor
+from spasm_advisor.testing import sample_cases
 
 DATA = Path(__file__).parent / "data"
 ADVISOR = Advisor.default()

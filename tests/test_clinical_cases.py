@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.clinical_cases import check_case, load_clinical_cases
-from engine.resources import bundled_knowledge_dir
+from spasm_advisor.analysis.clinical_cases import check_case, load_clinical_cases
+from spasm_advisor.kb.resources import bundled_knowledge_dir
 
 CASES = load_clinical_cases(bundled_knowledge_dir() / "cases", "knowledge/cases")
 

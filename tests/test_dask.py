@@ -1,4 +1,4 @@
-"""engine.dask_support on a local Dask cluster of two worker processes gives what batch gives."""
+"""spasm_advisor.io.dask_support on a local Dask cluster of two worker processes gives what batch gives."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ pd = pytest.importorskip("pandas")
 
 from test_batch import generate  # noqa: E402
 
-from engine import Advisor  # noqa: E402
-from engine.batch import BatchError  # noqa: E402
-from engine.dask_support import COLUMNS, assess_frame, assess_partitions  # noqa: E402
+from spasm_advisor import Advisor  # noqa: E402
+from spasm_advisor.io.batch import BatchError  # noqa: E402
+from spasm_advisor.io.dask_support import COLUMNS, assess_frame, assess_partitions  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 KB = Advisor.default().knowledge_base
@@ -96,7 +96,7 @@ def test_cluster_results_equal_single_process_batch(cases_csv, client):
         else:
             assert json.loads(assessment) == contract, record["line"]
     # One advisor per worker process, built once whatever the number of partitions it ran.
-    built = client.run(lambda: __import__("engine.dask_support").dask_support._advisor.cache_info().misses)
+    built = client.run(lambda: __import__("spasm_advisor.io.dask_support").io.dask_support._advisor.cache_info().misses)
     assert len(built) == 2
     assert set(built.values()) <= {0, 1}
     assert sum(built.values()) >= 1

@@ -21,12 +21,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import cli
-from engine import Advisor, Case, CaseError, KnowledgeBaseError, load_knowledge_base
-from engine.caseio import MAX_CASE_BYTES, parse_case_text, read_case_file
-from engine.compiler import compile_knowledge_base
-from engine.errors import MAX_LISTED_PROBLEMS
-from engine.yamlfile import MAX_FILE_BYTES, load_yaml_text
+from spasm_advisor import Advisor, Case, CaseError, KnowledgeBaseError, cli, load_knowledge_base
+from spasm_advisor.errors import MAX_LISTED_PROBLEMS
+from spasm_advisor.inference.compiler import compile_knowledge_base
+from spasm_advisor.io.reader import MAX_CASE_BYTES, parse_case_text, read_case_file
+from spasm_advisor.kb.yamlfile import MAX_FILE_BYTES, load_yaml_text
 
 DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).parent.parent

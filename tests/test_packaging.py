@@ -27,21 +27,21 @@ def _wheel(tmp_path_factory) -> Path:
 
 
 def test_wheel_top_level_names(wheel):
-    """The wheel holds exactly the top-level names engine and cli."""
+    """The wheel installs exactly one top-level import package, spasm_advisor."""
     names = zipfile.ZipFile(wheel).namelist()
     top = {n.split("/")[0] for n in names if ".dist-info" not in n.split("/")[0]}
-    assert top == {"engine", "cli.py"}
+    assert top == {"spasm_advisor"}
 
 
 def test_wheel_carries_knowledge_base(wheel):
-    """Every rule, knowledge and case file in the repo ships inside engine/."""
+    """Every rule, knowledge and case file in the repo ships inside spasm_advisor/."""
     names = set(zipfile.ZipFile(wheel).namelist())
-    expected = {f"engine/rules/{p.name}" for p in (REPO / "rules").glob("*.yaml")}
-    expected |= {f"engine/knowledge/{p.name}" for p in (REPO / "knowledge").glob("*.yaml")}
-    expected |= {f"engine/knowledge/cases/{p.name}" for p in (REPO / "knowledge" / "cases").glob("*.yaml")}
+    expected = {f"spasm_advisor/rules/{p.name}" for p in (REPO / "rules").glob("*.yaml")}
+    expected |= {f"spasm_advisor/knowledge/{p.name}" for p in (REPO / "knowledge").glob("*.yaml")}
+    expected |= {f"spasm_advisor/knowledge/cases/{p.name}" for p in (REPO / "knowledge" / "cases").glob("*.yaml")}
     assert expected, "no YAML found in the repo"
     assert expected <= names
-    assert "engine/py.typed" in names
+    assert "spasm_advisor/py.typed" in names
     assert not any(n.startswith(("tests/", "rules/", "knowledge/")) for n in names)
 
 
@@ -54,9 +54,9 @@ def test_installed_wheel_assesses(wheel, tmp_path):
         capture_output=True,
     )
     code = (
-        "import engine; from engine import Advisor; "
+        "import spasm_advisor; from spasm_advisor import Advisor; "
         "r = Advisor.default().assess({'saddle_anaesthesia': True}); "
-        "print(engine.__file__); print(r.triage)"
+        "print(spasm_advisor.__file__); print(r.triage)"
     )
     env = {**os.environ, "PYTHONPATH": str(target)}
     out = subprocess.run(

@@ -12,11 +12,11 @@ import pytest
 from cli_runner import run
 from hypothesis import given
 
-from engine import CaseError
-from engine.clinical_cases import load_clinical_cases
-from engine.resources import bundled_knowledge_dir
-from engine.schema import input_schema, output_schema
-from engine.testing import cases, invalid_cases
+from spasm_advisor import CaseError
+from spasm_advisor.analysis.clinical_cases import load_clinical_cases
+from spasm_advisor.io.schema import input_schema, output_schema
+from spasm_advisor.kb.resources import bundled_knowledge_dir
+from spasm_advisor.testing import cases, invalid_cases
 
 jsonschema = pytest.importorskip("jsonschema")
 

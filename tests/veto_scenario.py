@@ -54,7 +54,7 @@ def write_kb(root: Path) -> tuple[Path, Path]:
 
 
 def main(argv: list[str]) -> None:
-    from engine import Advisor
+    from spasm_advisor import Advisor
 
     advisor = Advisor.from_paths(argv[0], argv[1])
     if len(argv) > 2 and argv[2] == "depth":

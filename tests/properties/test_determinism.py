@@ -10,8 +10,8 @@ import sys
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import CaseError
-from engine.testing import assert_sound, cases, invalid_cases
+from spasm_advisor import CaseError
+from spasm_advisor.testing import assert_sound, cases, invalid_cases
 
 
 @given(data=st.data())
@@ -60,7 +60,7 @@ def test_same_json_across_hash_seeds(spasm_advisor, spasm_kb_path, data):
     else:
         make = f"Advisor.from_paths({str(spasm_kb_path / 'rules')!r}, {str(spasm_kb_path / 'knowledge')!r})"
     code = (
-        f"import json, sys; from engine import Advisor; a = {make}; "
+        f"import json, sys; from spasm_advisor import Advisor; a = {make}; "
         "print('\\n'.join(a.assess(c).to_json(indent=None) for c in json.load(sys.stdin)))"
     )
     outputs = set()

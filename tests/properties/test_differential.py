@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.reference import ReferenceInterpreter
-from engine.testing import cases
+from spasm_advisor.inference.reference import ReferenceInterpreter
+from spasm_advisor.testing import cases
 
 
 @pytest.fixture(scope="module", name="reference")

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.model import triage_rank
-from engine.testing import REFERRAL_FOR_TRIAGE, assert_invariants, benign_cases, cases, red_flag_cases
+from spasm_advisor.kb.model import triage_rank
+from spasm_advisor.testing import REFERRAL_FOR_TRIAGE, assert_invariants, benign_cases, cases, red_flag_cases
 
 CES_SIGNS = ("saddle_anaesthesia", "bladder_or_bowel_dysfunction", "bilateral_leg_symptoms")
 

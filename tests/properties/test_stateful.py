@@ -6,8 +6,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from engine import Advisor
-from engine.testing import fact_values
+from spasm_advisor import Advisor
+from spasm_advisor.testing import fact_values
 
 ADVISOR = Advisor.default()
 KB = ADVISOR.knowledge_base

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.conditions import Comparison
-from engine.testing import cases
+from spasm_advisor.kb.conditions import Comparison
+from spasm_advisor.testing import cases
 
 
 @given(data=st.data())

@@ -112,7 +112,7 @@ def test_threads_get_identical_results(mini):
 
 def test_import_leaves_logging_alone():
     """Importing the library adds no handler to the root logger."""
-    code = "import logging; import engine; from engine import Advisor; print(len(logging.getLogger().handlers))"
+    code = "import logging; import spasm_advisor; from spasm_advisor import Advisor; print(len(logging.getLogger().handlers))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "0"
     assert out.stderr == ""
@@ -128,11 +128,15 @@ def test_library_does_not_print(mini, capsys):
 
 
 def test_public_api_exports():
-    """engine.__all__ lists every public name once, and each exists."""
-    import engine
+    """spasm_advisor.__all__ lists every public name once, and each exists."""
+    import spasm_advisor
 
-    assert len(set(engine.__all__)) == len(engine.__all__)
-    for name in engine.__all__:
-        assert hasattr(engine, name)
-    public = {n for n in dir(engine) if not n.startswith("_") and not isinstance(getattr(engine, n), type(engine))}
-    assert public <= set(engine.__all__)
+    assert len(set(spasm_advisor.__all__)) == len(spasm_advisor.__all__)
+    for name in spasm_advisor.__all__:
+        assert hasattr(spasm_advisor, name)
+    public = {
+        n
+        for n in dir(spasm_advisor)
+        if not n.startswith("_") and not isinstance(getattr(spasm_advisor, n), type(spasm_advisor))
+    }
+    assert public <= set(spasm_advisor.__all__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import Case, CaseError
+from spasm_advisor import Case, CaseError
 
 
 def test_valid_case(mini):
@@ -60,8 +60,8 @@ def test_case_error_is_value_error(mini):
 
 
 def test_sample_cases_are_valid_and_repeatable(advisor):
-    """engine.testing.sample_cases gives valid cases, the same for the same seed."""
-    from engine.testing import sample_cases
+    """spasm_advisor.testing.sample_cases gives valid cases, the same for the same seed."""
+    from spasm_advisor.testing import sample_cases
 
     kb = advisor.knowledge_base
     first = sample_cases(kb, 50, seed=3)

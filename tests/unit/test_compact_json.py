@@ -6,10 +6,10 @@ import json
 
 from hypothesis import given
 
-from engine import Advisor
-from engine.compact_json import CompactJSON
-from engine.reference import ReferenceInterpreter
-from engine.testing import cases, red_flag_cases
+from spasm_advisor import Advisor
+from spasm_advisor.inference.reference import ReferenceInterpreter
+from spasm_advisor.io.compact_json import CompactJSON
+from spasm_advisor.testing import cases, red_flag_cases
 
 ADVISOR = Advisor.default()
 ENCODER = CompactJSON()

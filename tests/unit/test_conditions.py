@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.conditions import (
+from spasm_advisor.kb.conditions import (
     All,
     Any_,
     Comparison,

@@ -1,6 +1,6 @@
-"""The specialised Rete nodes of engine._experta fire exactly what experta's own matcher and engine loop fire.
+"""The specialised Rete nodes of spasm_advisor.inference._experta fire exactly what experta's own matcher and engine loop fire.
 
-engine._experta overrides how tokens reach experta's nodes, how the engine
+spasm_advisor.inference._experta overrides how tokens reach experta's nodes, how the engine
 resets, declares and runs, and how facts are built, for speed. Here the same
 compiled rules run on an engine that uses experta's stock ReteMatcher,
 reset, declare and run, and both must give the same firing order and
@@ -15,10 +15,10 @@ from experta.matchers import ReteMatcher
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import Advisor
-from engine._experta import FastReteMatcher
-from engine.compiler import CaseFact, Finding
-from engine.testing import cases
+from spasm_advisor import Advisor
+from spasm_advisor.inference._experta import FastReteMatcher
+from spasm_advisor.inference.compiler import CaseFact, Finding
+from spasm_advisor.testing import cases
 
 ADVISOR = Advisor.default()
 

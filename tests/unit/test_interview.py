@@ -6,9 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine import CaseError
-from engine.caseio import parse_case_text
-from engine.interview import (
+from spasm_advisor import CaseError
+from spasm_advisor.io.interview import (
     AnswerError,
     Interview,
     case_yaml,
@@ -17,7 +16,8 @@ from engine.interview import (
     question_order,
     relevant_facts,
 )
-from engine.testing import cases, fact_values, thresholds
+from spasm_advisor.io.reader import parse_case_text
+from spasm_advisor.testing import cases, fact_values, thresholds
 
 CES_SIGNS = {"saddle_anaesthesia", "bladder_or_bowel_dysfunction", "bilateral_leg_symptoms"}
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import KnowledgeBaseError, load_knowledge_base
-from engine.conditions import Comparison, FindingRef
+from spasm_advisor import KnowledgeBaseError, load_knowledge_base
+from spasm_advisor.kb.conditions import Comparison, FindingRef
 
 MINI = Path(__file__).parent.parent / "data" / "mini"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.errors import KnowledgeBaseError
-from engine.yamlfile import MAX_FILE_BYTES, decode, load_yaml_text
+from spasm_advisor.errors import KnowledgeBaseError
+from spasm_advisor.kb.yamlfile import MAX_FILE_BYTES, decode, load_yaml_text
 
 
 def test_lines_are_kept():

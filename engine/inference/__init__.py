@@ -1,0 +1,1 @@
+"""The engine: compiling a knowledge base to experta, running cases and assembling assessments."""

@@ -1,0 +1,111 @@
+"""The library's entry point: :class:`Advisor`."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from importlib.abc import Traversable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from spasm_advisor.inference.assessment import Assembler, Assessment
+from spasm_advisor.inference.compiler import CompiledKnowledgeBase, compile_knowledge_base
+from spasm_advisor.io.case import Case
+from spasm_advisor.kb.loader import load_knowledge_base
+from spasm_advisor.kb.model import KnowledgeBase
+from spasm_advisor.kb.resources import bundled_knowledge_dir, bundled_rules_dir
+
+if TYPE_CHECKING:
+    from spasm_advisor.analysis.whynot import WhyNot
+    from spasm_advisor.inference.session import Session
+
+__all__ = ["Advisor"]
+
+
+class Advisor:
+    """Assesses back-spasm cases against one knowledge base.
+
+    Create it once and reuse it: the experta engine class is compiled when
+    the advisor is built, and each thread gets its own engine, reset between
+    cases. An advisor holds no other state, so it is safe to share between
+    threads.
+
+    Example:
+        >>> advisor = Advisor.default()
+        >>> advisor.assess({"age": 35, "saddle_anaesthesia": True}).triage
+        'emergency'
+    """
+
+    def __init__(self, knowledge_base: KnowledgeBase) -> None:
+        """Compile ``knowledge_base`` (see :meth:`default` and :meth:`from_paths`)."""
+        self._compiled: CompiledKnowledgeBase = compile_knowledge_base(knowledge_base)
+        self._assembler = Assembler(knowledge_base)
+        self._local = threading.local()
+
+    @classmethod
+    def default(cls) -> Advisor:
+        """An advisor over the knowledge base bundled with the package."""
+        kb = load_knowledge_base(
+            bundled_rules_dir(), bundled_knowledge_dir(), rules_label="rules", knowledge_label="knowledge"
+        )
+        return cls(kb)
+
+    @classmethod
+    def from_paths(cls, rules: str | Path | Traversable, knowledge: str | Path | Traversable) -> Advisor:
+        """An advisor over the knowledge base in two folders: ``rules/`` and ``knowledge/``.
+
+        Raises:
+            KnowledgeBaseError: naming the file, line and rule of the first problem.
+        """
+        return cls(load_knowledge_base(rules, knowledge))
+
+    @property
+    def knowledge_base(self) -> KnowledgeBase:
+        """The validated knowledge base this advisor uses."""
+        return self._compiled.kb
+
+    @property
+    def compiled(self) -> CompiledKnowledgeBase:
+        """The compiled form (engine class and rule branches), for tools that inspect it."""
+        return self._compiled
+
+    def case(self, facts: object, *, source: str | None = None) -> Case:
+        """Validate a mapping of facts into a :class:`Case`.
+
+        Raises:
+            CaseError: naming every field that is wrong.
+        """
+        if isinstance(facts, Case):
+            return facts
+        return Case.from_mapping(facts, self._compiled.kb, source=source)
+
+    def why_not(self, facts: Mapping[str, object] | Case, rec_id: str) -> WhyNot:
+        """Why a case did (not) get ``rec_id``: candidate rules, failed conditions, withholding rules.
+
+        With the ``audit`` extra installed, also the smallest change to the
+        case that would produce it.
+        """
+        from spasm_advisor.analysis.whynot import why_not
+
+        return why_not(self, facts, rec_id)
+
+    def session(self) -> Session:
+        """An incremental session: set and clear facts one at a time on one live engine."""
+        from spasm_advisor.inference.session import Session
+
+        return Session(self)
+
+    def assess(self, facts: Mapping[str, object] | Case) -> Assessment:
+        """Assess one case: triage, recommendations, withheld items and explanations.
+
+        Raises:
+            CaseError: if ``facts`` does not fit the vocabulary.
+        """
+        case = self.case(facts)
+        engine = getattr(self._local, "engine", None)
+        if engine is None:
+            engine = self._local.engine = self._compiled.new_engine()
+        values = {name: case.get(name) for name in self._compiled.fact_names}
+        trace, findings = engine.run_case(values)
+        fired = [self._compiled.branches[i] for i in trace]
+        return self._assembler.assemble(case, fired, findings)

@@ -1,0 +1,1 @@
+"""Input and output: reading and validating cases, JSON encodings, schemas, CDS Hooks, batch and Dask."""

@@ -1,0 +1,452 @@
+"""A guided interview: which question to ask next, and which can be skipped.
+
+No input or output happens here (``cli.py`` prompts); this module decides.
+
+**Order.** Questions follow ``knowledge/facts.yaml`` grouped by role, in
+clinical order: red flags, then the course and severity (``context``), then
+signs, causes and known conditions, then cautions and preferences. Among the
+red flags, those that can make the triage *emergency* come first, fewest
+other answers needed first: the order is derived from the rules by
+expanding each rule that sets ``triage: emergency`` through the findings it
+reads down to input facts (so with the bundled rules the cauda equina signs,
+each enough on its own, are asked before anything else).
+
+**Stopping.** As soon as the answers so far make some rule that sets
+``triage: emergency`` certain to fire, whatever the remaining answers, the
+interview stops: nothing said later can lower the triage.
+
+**Skipping.** A question is skipped when its answer *cannot change the
+result*. The result here is the set of rules that fire (which fixes the
+triage, the recommendations, the withheld items, the warnings and the
+findings) together with the list of unanswered red flags. So red flags are
+never skipped (leaving one unanswered changes that list) until the
+interview stops for an emergency. For any other fact the test is
+three-valued, over every way the unasked questions could still be answered
+(any value, or "don't know"):
+
+* a literal of a rule branch is *true* or *false* when the answers so far
+  decide it whatever comes next, else *open*; a literal on an unasked fact is
+  open; a finding is certainly derived when some rule deriving it certainly
+  fires, certainly not when every such rule certainly does not, else open
+  (computed to a fixpoint, so positive cycles stay open: the safe side);
+* a rule certainly fires when one of its branches is true, certainly does
+  not when all are false, and is *undecided* otherwise;
+* a fact is *relevant* when it appears in a branch that is not false of an
+  undecided rule.
+
+If a fact is not relevant, then under every completion of the other unasked
+facts the fired rules are the same whatever it is answered: decided rules
+are decided regardless; an undecided rule's false branches stay false and
+its other branches do not mention the fact; findings are computed from those
+same branches in strata, so they cannot depend on it either. The test is
+sound but not complete: it may keep a question that in fact could not
+change anything, never the reverse. More answers only decide more literals,
+so a skipped question never becomes relevant again (``back`` can make it so,
+and then it is asked). Within a rule that fires either way, the explanation
+may cite a different branch of that rule than a full questionnaire would;
+``fired_rules`` lists the same rules, possibly in a different order.
+
+``Interview.remaining()`` counts the relevant questions not yet asked: an
+upper bound on how many are left, since later answers can make more skippable.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import yaml
+
+from spasm_advisor.errors import EngineError, brief
+from spasm_advisor.io.case import validate_case
+from spasm_advisor.kb.conditions import Comparison, FindingRef, Known, Literal_, Value, compare
+from spasm_advisor.kb.model import FactSpec, KnowledgeBase, RuleSpec
+
+__all__ = [
+    "ROLE_GROUPS",
+    "AnswerError",
+    "Interview",
+    "Reply",
+    "answer_hint",
+    "case_yaml",
+    "emergency_distance",
+    "help_text",
+    "parse_reply",
+    "question_order",
+    "relevant_facts",
+]
+
+#: Question groups in asking order, by fact role.
+ROLE_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("red_flag",),
+    ("context",),
+    ("sign", "cause", "condition"),
+    ("caution", "preference"),
+)
+
+_TRUE, _FALSE, _OPEN = 1, 0, -1
+_EXPANSION_CAP = 4096
+
+_YES = {"y", "yes", "true"}
+_NO = {"n", "no", "false"}
+_UNKNOWN = {
+    "?",
+    "dk",
+    "idk",
+    "don't know",
+    "dont know",
+    "do not know",
+    "not sure",
+    "unsure",
+    "unknown",
+    "skip",
+}
+_BACK = {"back", "b", "<"}
+_HELP = {"help", "h"}
+
+
+class AnswerError(EngineError, ValueError):
+    """An answer that does not fit the question; the message says what is expected."""
+
+
+# --- question order ------------------------------------------------------------
+
+
+def _derivers(kb: KnowledgeBase) -> dict[str, list[RuleSpec]]:
+    found: dict[str, list[RuleSpec]] = {}
+    for rule in kb.rules:
+        for name in rule.derives:
+            found.setdefault(name, []).append(rule)
+    return found
+
+
+def emergency_distance(kb: KnowledgeBase) -> dict[str, int]:
+    """For each fact that can lead to ``triage: emergency``, the fewest facts needed together.
+
+    Each rule setting the emergency triage is expanded, through the findings
+    its branches read positively, into sets of input facts that together make
+    it fire; a fact's distance is the size of the smallest such set holding it
+    (1: enough on its own). Facts that cannot lead to an emergency are absent.
+    """
+    derivers = _derivers(kb)
+    memo: dict[str, list[frozenset[str]]] = {}
+
+    def finding(name: str, visiting: frozenset[str]) -> list[frozenset[str]]:
+        if name in memo:
+            return memo[name]
+        out: list[frozenset[str]] = []
+        for rule in derivers.get(name, ()):
+            for conj in rule.dnf:
+                out.extend(branch(conj, visiting | {name}))
+        memo[name] = out[:_EXPANSION_CAP]
+        return memo[name]
+
+    def branch(conj: tuple[Literal_, ...], visiting: frozenset[str]) -> list[frozenset[str]]:
+        partial = [frozenset[str]()]
+        for lit in conj:
+            if isinstance(lit, FindingRef):
+                if lit.negated:
+                    continue  # an absence needs no answer
+                if lit.name in visiting:
+                    return []  # a cycle adds no way to fire
+                alternatives = finding(lit.name, visiting)
+                partial = [p | a for p in partial for a in alternatives][:_EXPANSION_CAP]
+            elif isinstance(lit, Known) and not lit.known:
+                continue  # "is unknown" needs no answer
+            else:
+                partial = [p | {lit.name} for p in partial]
+        return partial
+
+    distance: dict[str, int] = {}
+    for rule in kb.rules:
+        if not any(a.kind == "triage" and a.target == "emergency" for a in rule.actions):
+            continue
+        for conj in rule.dnf:
+            for facts in branch(conj, frozenset()):
+                for name in facts:
+                    distance[name] = min(distance.get(name, len(facts)), len(facts))
+    return distance
+
+
+def question_order(kb: KnowledgeBase) -> tuple[str, ...]:
+    """Every fact of ``kb`` in asking order (see the module documentation)."""
+    distance = emergency_distance(kb)
+    position = {name: i for i, name in enumerate(kb.facts)}
+    group = {role: i for i, roles in enumerate(ROLE_GROUPS) for role in roles}
+    unreachable = len(kb.facts) + 1
+
+    def key(name: str) -> tuple[int, int, int]:
+        spec = kb.facts[name]
+        rank = group.get(spec.role, len(ROLE_GROUPS))
+        near = distance.get(name, unreachable) if spec.role == "red_flag" else 0
+        return (rank, near, position[name])
+
+    return tuple(sorted(kb.facts, key=key))
+
+
+# --- what can still change -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Outlook:
+    rule_status: Mapping[str, int]
+    relevant: frozenset[str]
+    emergency: tuple[RuleSpec, ...]
+
+
+def _literal_status(lit: Literal_, asked: Mapping[str, Value | None], findings: Mapping[str, int]) -> int:
+    if isinstance(lit, FindingRef):
+        status = findings.get(lit.name, _FALSE)
+        if status == _OPEN or not lit.negated:
+            return status
+        return _FALSE if status == _TRUE else _TRUE
+    if lit.name not in asked:
+        return _OPEN
+    value = asked[lit.name]
+    if isinstance(lit, Known):
+        return _TRUE if (value is not None) == lit.known else _FALSE
+    assert isinstance(lit, Comparison)
+    return _TRUE if value is not None and compare(lit.op, value, lit.value) else _FALSE
+
+
+def _outlook(kb: KnowledgeBase, asked: Mapping[str, Value | None], derivers: Mapping[str, list[RuleSpec]]) -> _Outlook:
+    findings = dict.fromkeys(kb.findings, _OPEN)
+    rule_status: dict[str, int] = {}
+    branch_status: dict[str, list[int]] = {}
+    changed = True
+    while changed:  # statuses only ever go from open to decided, so this ends
+        for rule in kb.rules:
+            statuses = []
+            for conj in rule.dnf:
+                lits = [_literal_status(lit, asked, findings) for lit in conj]
+                statuses.append(_FALSE if _FALSE in lits else _TRUE if all(s == _TRUE for s in lits) else _OPEN)
+            branch_status[rule.id] = statuses
+            rule_status[rule.id] = (
+                _TRUE if _TRUE in statuses else _FALSE if all(s == _FALSE for s in statuses) else _OPEN
+            )
+        changed = False
+        for name in findings:
+            if findings[name] != _OPEN:
+                continue
+            of_derivers = [rule_status[r.id] for r in derivers.get(name, ())]
+            new = _TRUE if _TRUE in of_derivers else _FALSE if all(s == _FALSE for s in of_derivers) else _OPEN
+            if new != _OPEN:
+                findings[name] = new
+                changed = True
+    relevant = {name for name in kb.facts if kb.facts[name].is_red_flag and name not in asked}
+    for rule in kb.rules:
+        if rule_status[rule.id] != _OPEN:
+            continue
+        for conj, status in zip(rule.dnf, branch_status[rule.id], strict=True):
+            if status != _FALSE:
+                relevant.update(lit.name for lit in conj if not isinstance(lit, FindingRef) and lit.name not in asked)
+    emergency = tuple(
+        rule
+        for rule in kb.rules
+        if rule_status[rule.id] == _TRUE and any(a.kind == "triage" and a.target == "emergency" for a in rule.actions)
+    )
+    return _Outlook(rule_status, frozenset(relevant), emergency)
+
+
+def relevant_facts(kb: KnowledgeBase, asked: Mapping[str, Value | None]) -> frozenset[str]:
+    """The unasked facts whose answer could still change the result (see the module documentation).
+
+    ``asked`` maps each question asked to its answer, ``None`` for "don't know".
+    """
+    return _outlook(kb, asked, _derivers(kb)).relevant
+
+
+# --- answers -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What a typed reply means: an ``answer`` (``value`` None for don't know), ``back`` or ``help``."""
+
+    kind: Literal["answer", "back", "help"]
+    value: Value | None = None
+
+
+def answer_hint(spec: FactSpec) -> str:
+    """The answers a question takes, for the prompt: ``yes / no / don't know``."""
+    if spec.type == "boolean":
+        return "yes / no / don't know"
+    if spec.type == "enum":
+        return " / ".join(spec.values) + " / don't know"
+    unit = f" {spec.unit}" if spec.unit else ""
+    if spec.maximum is not None:
+        return f"{spec.minimum if spec.minimum is not None else 0}-{spec.maximum}{unit} / don't know"
+    low = spec.minimum if spec.minimum is not None else 0
+    return f"a whole number{unit}, {low} or more / don't know"
+
+
+def _expected(spec: FactSpec) -> str:
+    if spec.type == "boolean":
+        return "answer yes, no or don't know"
+    if spec.type == "enum":
+        return f"answer one of {', '.join(spec.values)}, or don't know"
+    if spec.maximum is not None:
+        low = spec.minimum if spec.minimum is not None else 0
+        return f"answer a whole number from {low} to {spec.maximum}, or don't know"
+    return f"answer a whole number, {spec.minimum if spec.minimum is not None else 0} or more, or don't know"
+
+
+def parse_reply(spec: FactSpec, text: str) -> Reply:
+    """Read one typed reply to the question on ``spec``.
+
+    Accepts yes/y/no/n (yes/no facts), a whole number in range (integer
+    facts), a choice by name or number (enum facts, any case), don't
+    know/dk/?/skip (the fact stays unknown), ``back`` and ``help``.
+
+    Raises:
+        AnswerError: naming what was typed and what the question takes.
+    """
+    said = " ".join(text.replace("\u2019", "'").split()).lower()
+    if not said:
+        raise AnswerError(f"Please type an answer: {_expected(spec)} (or 'back', 'help').")
+    if said in _BACK:
+        return Reply("back")
+    if said in _HELP:
+        return Reply("help")
+    if said in _UNKNOWN:
+        return Reply("answer", None)
+    shown = brief(text.strip(), 40)
+    if spec.type == "boolean":
+        if said in _YES:
+            return Reply("answer", True)
+        if said in _NO:
+            return Reply("answer", False)
+        raise AnswerError(f"{shown} is not an answer here: {_expected(spec)}.")
+    if spec.type == "integer":
+        match = re.fullmatch(r"[+-]?[0-9]{1,12}", said)
+        if match is None:
+            raise AnswerError(f"{shown} is not a whole number: {_expected(spec)}.")
+        number = int(said)
+        if spec.minimum is not None and number < spec.minimum:
+            raise AnswerError(f"{number} is below the minimum {spec.minimum}: {_expected(spec)}.")
+        if spec.maximum is not None and number > spec.maximum:
+            raise AnswerError(f"{number} is above the maximum {spec.maximum}: {_expected(spec)}.")
+        return Reply("answer", number)
+    choice = said.replace(" ", "_").replace("-", "_")
+    for value in spec.values:
+        if choice == value.lower():
+            return Reply("answer", value)
+    if re.fullmatch(r"[0-9]{1,3}", said) and 1 <= int(said) <= len(spec.values):
+        return Reply("answer", spec.values[int(said) - 1])
+    raise AnswerError(f"{shown} is not one of the choices: {_expected(spec)}.")
+
+
+def help_text(spec: FactSpec) -> str:
+    """What a question is about and how to answer it (shown for ``help``)."""
+    return (
+        f"{spec.description}\n"
+        f"Answers: {answer_hint(spec)}. 'don't know' (or dk, ?, skip) leaves it unknown, never 'no'.\n"
+        "Type 'back' to change the previous answer; Ctrl-C leaves without a report."
+    )
+
+
+# --- the interview -------------------------------------------------------------
+
+
+class Interview:
+    """The state of one interview: answers so far, in order, and what to ask next.
+
+    Example:
+        >>> interview = Interview(kb)
+        >>> spec = interview.current()          # the next question, or None when done
+        >>> interview.answer(spec.id, True)     # None means "don't know"
+        >>> interview.back()                    # undo the last answer
+    """
+
+    def __init__(self, knowledge_base: KnowledgeBase) -> None:
+        """Start an interview over ``knowledge_base`` with no answers."""
+        self.knowledge_base = knowledge_base
+        self.order = question_order(knowledge_base)
+        self._derivers = _derivers(knowledge_base)
+        self._answers: dict[str, Value | None] = {}
+        self._outlook = _outlook(knowledge_base, self._answers, self._derivers)
+
+    def _update(self) -> None:
+        self._outlook = _outlook(self.knowledge_base, self._answers, self._derivers)
+
+    @property
+    def answers(self) -> dict[str, Value | None]:
+        """Every question asked so far, in asking order, with its answer (None: don't know)."""
+        return dict(self._answers)
+
+    @property
+    def stopped_for_emergency(self) -> bool:
+        """Whether the answers so far already make the triage emergency, whatever comes next."""
+        return bool(self._outlook.emergency)
+
+    @property
+    def emergency_rules(self) -> tuple[RuleSpec, ...]:
+        """The rules setting the emergency triage that are certain to fire."""
+        return self._outlook.emergency
+
+    def relevant(self) -> frozenset[str]:
+        """The facts not yet asked whose answer could still change the result."""
+        return self._outlook.relevant
+
+    def current(self) -> FactSpec | None:
+        """The next question to ask, or None when the interview is over."""
+        if self.stopped_for_emergency:
+            return None
+        relevant = self._outlook.relevant
+        for name in self.order:
+            if name not in self._answers and name in relevant:
+                return self.knowledge_base.facts[name]
+        return None
+
+    def remaining(self) -> int:
+        """How many questions are left at most, counting the current one (0 when over)."""
+        if self.stopped_for_emergency:
+            return 0
+        return sum(1 for name in self._outlook.relevant if name not in self._answers)
+
+    @property
+    def finished(self) -> bool:
+        """Whether there is nothing left to ask."""
+        return self.current() is None
+
+    def answer(self, fact: str, value: Value | None) -> None:
+        """Record the answer to ``fact`` (None: don't know).
+
+        Raises:
+            CaseError: if ``fact`` is not a fact or the value does not fit it.
+        """
+        validate_case({fact: value}, self.knowledge_base)
+        self._answers.pop(fact, None)
+        self._answers[fact] = value
+        self._update()
+
+    def back(self) -> str | None:
+        """Undo the most recent answer; return its fact (asked again next), or None if there was none."""
+        if not self._answers:
+            return None
+        fact = next(reversed(self._answers))
+        del self._answers[fact]
+        self._update()
+        return fact
+
+    def case(self) -> dict[str, Value]:
+        """The answered facts, as a case for :meth:`~spasm_advisor.Advisor.assess` ("don't know" left out)."""
+        return {name: value for name, value in self._answers.items() if value is not None}
+
+
+def case_yaml(answers: Mapping[str, Value | None], kb: KnowledgeBase, *, complete: bool = True) -> str:
+    """A case file (YAML) holding ``answers`` in vocabulary order; ``null`` records a "don't know".
+
+    ``spasm-advisor assess`` reads it back to exactly the same case.
+    """
+    ordered = {name: answers[name] for name in kb.facts if name in answers}
+    header = [
+        "# A case written by 'spasm-advisor interview'.",
+        '# null means the question was answered "don\'t know"; facts not listed were not asked.',
+    ]
+    if not complete:
+        header.append("# The interview was not finished: only the questions answered so far are here.")
+    body = yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True, default_flow_style=False) if ordered else "{}\n"
+    return "\n".join(header) + "\n" + body

@@ -1,0 +1,1 @@
+"""The knowledge base: YAML reading, the typed model, the condition language and loading."""

@@ -1,0 +1,745 @@
+"""Reading a knowledge base from YAML and checking it is whole and consistent.
+
+Every problem is reported as a :class:`KnowledgeBaseError` naming the file,
+the line and, for rules, the rule id. Checks include: unknown keys, wrong
+types, duplicate ids, references to unknown facts, findings, catalogue ids or
+sources, comparisons that do not fit a fact's type, and findings that depend
+on their own absence (rules that cannot be stratified).
+
+Hostile files are bounded: besides the YAML limits of :mod:`spasm_advisor.kb.yamlfile`
+(size, number of values, nesting, no aliases), a condition's text is at most
+:data:`MAX_CONDITION_TEXT` characters and its disjunctive normal form at most
+:data:`MAX_BRANCHES` branches, so no rule can make loading slow or large.
+Values quoted in messages are shortened.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from importlib.abc import Traversable
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from spasm_advisor._suggest import did_you_mean
+from spasm_advisor.errors import KnowledgeBaseError, brief
+from spasm_advisor.kb.conditions import (
+    All,
+    Any_,
+    Comparison,
+    Condition,
+    ConditionSyntaxError,
+    FindingRef,
+    Known,
+    Name,
+    Not,
+    negation_normal_form,
+    parse_condition,
+    to_dnf,
+)
+from spasm_advisor.kb.model import (
+    CATEGORIES,
+    EVIDENCE_LEVELS,
+    FACT_ROLES,
+    RULE_STATUSES,
+    TRIAGE_LEVELS,
+    Action,
+    Citation,
+    Evidence,
+    FactSpec,
+    KnowledgeBase,
+    Provenance,
+    RecommendationSpec,
+    RuleSpec,
+    Source,
+)
+from spasm_advisor.kb.yamlfile import MAX_FILE_BYTES, decode, line_of, load_yaml_text
+
+__all__ = ["MAX_BRANCHES", "MAX_CONDITION_TEXT", "load_knowledge_base"]
+
+#: Longest condition atom (``age >= 50``) in characters.
+MAX_CONDITION_TEXT = 200
+#: Most branches a rule's condition may have in disjunctive normal form.
+MAX_BRANCHES = 256
+
+
+def _kind(value: object) -> str:
+    """The YAML name of a value's type, for messages."""
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, datetime.date):
+        return "a date"
+    names = {int: "a number", float: "a number", str: "text", bytes: "binary data"}
+    return names.get(type(value), type(value).__name__)
+
+
+KNOWLEDGE_FILES = ("facts.yaml", "recommendations.yaml", "sources.yaml")
+
+
+class _Doc:
+    """One parsed file: its display name and a helper to raise located errors."""
+
+    def __init__(self, name: str, data: Any) -> None:
+        self.name = name
+        self.data = data
+
+    def error(
+        self, detail: str, node: object = None, *, key: str | None = None, rule_id: str | None = None
+    ) -> KnowledgeBaseError:
+        line = None
+        if key is not None and hasattr(node, "key_lines"):
+            line = node.key_lines.get(key)
+        if line is None:
+            line = line_of(node, line_of(self.data))
+        return KnowledgeBaseError(detail, path=self.name, line=line, rule_id=rule_id)
+
+
+def _read(entry: Traversable, name: str) -> tuple[_Doc, bytes]:
+    try:
+        with entry.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)  # never more than the limit, even from a huge file
+    except OSError as exc:
+        raise KnowledgeBaseError(f"cannot read file: {exc.strerror or exc}", path=name) from exc
+    doc = _Doc(name, load_yaml_text(decode(data, name), name))
+    if not isinstance(doc.data, Mapping):
+        raise doc.error("expected a mapping with 'version' at the top of the file")
+    version = doc.data.get("version")
+    if type(version) is not int or version != 1:
+        raise doc.error("expected 'version: 1' at the top of the file", doc.data, key="version")
+    return doc, data
+
+
+def _mapping(doc: _Doc, value: object, what: str, rule_id: str | None = None) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise doc.error(f"{what} must be a mapping, not {_kind(value)}", value, rule_id=rule_id)
+    return value
+
+
+def _list(
+    doc: _Doc, parent: Mapping[str, Any], key: str, *, required: bool = True, rule_id: str | None = None
+) -> list[Any]:
+    if key not in parent:
+        if required:
+            raise doc.error(f"missing '{key}'", parent, rule_id=rule_id)
+        return []
+    value = parent[key]
+    if not isinstance(value, list):
+        raise doc.error(f"'{key}' must be a list, not {_kind(value)}", parent, key=key, rule_id=rule_id)
+    return value
+
+
+def _check_keys(
+    doc: _Doc,
+    node: Mapping[str, Any],
+    required: Iterable[str],
+    optional: Iterable[str],
+    what: str,
+    rule_id: str | None = None,
+) -> None:
+    allowed = set(required) | set(optional)
+    for key in node:
+        if key not in allowed:
+            shown = key if len(key) <= 60 else key[:57] + "..."
+            hint = did_you_mean(shown, allowed)
+            raise doc.error(f"unknown key '{shown}' in {what}{hint}", node, key=key, rule_id=rule_id)
+    for key in required:
+        if key not in node:
+            raise doc.error(f"{what} is missing '{key}'", node, rule_id=rule_id)
+
+
+def _text(
+    doc: _Doc, node: Mapping[str, Any], key: str, *, rule_id: str | None = None, optional: bool = False
+) -> str | None:
+    value = node.get(key)
+    if value is None and optional:
+        return None
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise doc.error(f"'{key}' must be text, not {_kind(value)}", node, key=key, rule_id=rule_id)
+    text = str(value).strip()
+    if not text and not optional:
+        raise doc.error(f"'{key}' must not be empty", node, key=key, rule_id=rule_id)
+    return text or None
+
+
+def _ident(doc: _Doc, node: Mapping[str, Any], key: str = "id", rule_id: str | None = None) -> str:
+    value = node.get(key)
+    if (
+        not isinstance(value, str)
+        or not value.replace("_", "a").isalnum()
+        or not value[:1].isalpha()
+        or value != value.lower()
+    ):
+        detail = f"'{key}' must be a snake_case identifier, got {brief(value)}"
+        raise doc.error(detail, node, key=key, rule_id=rule_id)
+    return value
+
+
+def _choice(
+    doc: _Doc,
+    node: Mapping[str, Any],
+    key: str,
+    choices: Iterable[str],
+    default: str | None = None,
+    rule_id: str | None = None,
+) -> str:
+    value = node.get(key, default)
+    options = tuple(choices)
+    if value not in options:
+        hint = did_you_mean(value, options) if isinstance(value, str) and len(value) <= 60 else ""
+        detail = f"'{key}' must be one of {', '.join(options)}, got {brief(value)}{hint}"
+        raise doc.error(detail, node, key=key, rule_id=rule_id)
+    return str(value)
+
+
+def _unique(doc: _Doc, seen: dict[str, Any], ident: str, node: object, what: str) -> None:
+    if ident in seen:
+        raise doc.error(f"duplicate {what} id '{ident}'", node)
+    seen[ident] = node
+
+
+# --- sources -----------------------------------------------------------------
+
+
+def _load_sources(doc: _Doc) -> dict[str, Source]:
+    _check_keys(doc, doc.data, ["version", "sources"], [], "sources.yaml")
+    sources: dict[str, Source] = {}
+    for raw in _list(doc, doc.data, "sources"):
+        node = _mapping(doc, raw, "a source")
+        _check_keys(
+            doc,
+            node,
+            ["id", "title"],
+            ["label", "publisher", "year", "updated", "url", "status", "notes", "verified"],
+            "a source",
+        )
+        ident = _ident(doc, node)
+        year = node.get("year")
+        if year is not None and (isinstance(year, bool) or not isinstance(year, int)):
+            raise doc.error("'year' must be an integer", node, key="year")
+        _unique(doc, sources, ident, node, "source")
+        sources[ident] = Source(
+            id=ident,
+            title=_text(doc, node, "title") or ident,
+            label=_text(doc, node, "label", optional=True),
+            publisher=_text(doc, node, "publisher", optional=True),
+            year=year,
+            url=_text(doc, node, "url", optional=True),
+            status=_choice(doc, node, "status", ("current", "withdrawn", "superseded"), "current"),
+            notes=_text(doc, node, "notes", optional=True),
+        )
+    return sources
+
+
+def _source_id(
+    doc: _Doc,
+    node: object,
+    value: object,
+    sources: Mapping[str, Source],
+    rule_id: str | None = None,
+    key: str | None = None,
+) -> str:
+    if not isinstance(value, str) or value not in sources:
+        hint = did_you_mean(value, sources) if isinstance(value, str) and len(value) <= 60 else ""
+        shown = value if isinstance(value, str) and len(value) <= 60 else brief(value)
+        raise doc.error(f"unknown source '{shown}'{hint}", node, key=key, rule_id=rule_id)
+    return value
+
+
+def _verified(doc: _Doc, node: Mapping[str, Any], rule_id: str | None = None) -> bool:
+    value = node.get("verified", True)
+    if not isinstance(value, bool):
+        raise doc.error("'verified' must be true or false", node, key="verified", rule_id=rule_id)
+    return value
+
+
+# --- facts -------------------------------------------------------------------
+
+
+def _load_facts(doc: _Doc) -> dict[str, FactSpec]:
+    _check_keys(doc, doc.data, ["version", "facts"], ["release"], "facts.yaml")
+    facts: dict[str, FactSpec] = {}
+    for raw in _list(doc, doc.data, "facts"):
+        node = _mapping(doc, raw, "a fact")
+        _check_keys(
+            doc, node, ["id", "type", "question", "description", "role"], ["min", "max", "values", "unit"], "a fact"
+        )
+        ident = _ident(doc, node)
+        _unique(doc, facts, ident, node, "fact")
+        kind = _choice(doc, node, "type", ("boolean", "integer", "enum"))
+        minimum, maximum, values = node.get("min"), node.get("max"), node.get("values")
+        if kind == "integer":
+            for key, bound in (("min", minimum), ("max", maximum)):
+                if bound is not None and (isinstance(bound, bool) or not isinstance(bound, int)):
+                    raise doc.error(f"'{key}' must be an integer", node, key=key)
+            if minimum is not None and maximum is not None and minimum > maximum:
+                raise doc.error("'min' is above 'max'", node, key="min")
+        elif minimum is not None or maximum is not None:
+            raise doc.error(f"'min'/'max' apply only to integer facts, not {kind}", node)
+        if kind == "enum":
+            if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+                raise doc.error("an enum fact needs 'values': a non-empty list of names", node, key="values")
+            if len(set(values)) != len(values):
+                raise doc.error("'values' has duplicates", node, key="values")
+        elif values is not None:
+            raise doc.error(f"'values' applies only to enum facts, not {kind}", node, key="values")
+        facts[ident] = FactSpec(
+            id=ident,
+            type=kind,  # type: ignore[arg-type]
+            question=_text(doc, node, "question") or "",
+            description=_text(doc, node, "description") or "",
+            role=_choice(doc, node, "role", FACT_ROLES),
+            minimum=minimum,
+            maximum=maximum,
+            values=tuple(values or ()),
+            unit=_text(doc, node, "unit", optional=True),
+            path=doc.name,
+            line=line_of(node, 0) or 0,
+        )
+    return facts
+
+
+# --- catalogue ---------------------------------------------------------------
+
+
+def _load_catalogue(doc: _Doc, sources: Mapping[str, Source]) -> dict[str, RecommendationSpec]:
+    _check_keys(doc, doc.data, ["version", "recommendations"], [], "recommendations.yaml")
+    catalogue: dict[str, RecommendationSpec] = {}
+    for raw in _list(doc, doc.data, "recommendations"):
+        node = _mapping(doc, raw, "a recommendation")
+        _check_keys(
+            doc, node, ["id", "category", "title", "advice", "evidence", "sources"], ["cautions"], "a recommendation"
+        )
+        ident = _ident(doc, node)
+        _unique(doc, catalogue, ident, node, "recommendation")
+        evidence = []
+        for item in _list(doc, node, "evidence"):
+            ev = _mapping(doc, item, "an evidence entry")
+            _check_keys(doc, ev, ["source", "level"], ["summary", "ref", "verified"], "an evidence entry")
+            evidence.append(
+                Evidence(
+                    source=_source_id(doc, ev, ev.get("source"), sources, key="source"),
+                    level=_choice(doc, ev, "level", EVIDENCE_LEVELS),
+                    summary=_text(doc, ev, "summary", optional=True),
+                    ref=_text(doc, ev, "ref", optional=True),
+                    verified=_verified(doc, ev),
+                )
+            )
+        cautions = _list(doc, node, "cautions", required=False)
+        if not all(isinstance(c, str) and c.strip() for c in cautions):
+            raise doc.error("'cautions' must be a list of texts", node, key="cautions")
+        cited = tuple(_source_id(doc, node, s, sources, key="sources") for s in _list(doc, node, "sources"))
+        if not cited:
+            raise doc.error(f"recommendation '{ident}' cites no source", node, key="sources")
+        catalogue[ident] = RecommendationSpec(
+            id=ident,
+            category=_choice(doc, node, "category", CATEGORIES),
+            title=_text(doc, node, "title") or ident,
+            advice=" ".join((_text(doc, node, "advice") or "").split()),
+            evidence=tuple(evidence),
+            cautions=tuple(" ".join(c.split()) for c in cautions),
+            sources=cited,
+            path=doc.name,
+            line=line_of(node, 0) or 0,
+        )
+    return catalogue
+
+
+# --- rules -------------------------------------------------------------------
+
+_RULE_KEYS = ("id", "title", "when", "then", "because", "sources")
+
+
+def _resolve(
+    cond: Condition, doc: _Doc, node: object, rule_id: str, facts: Mapping[str, FactSpec], findings: set[str]
+) -> Condition:
+    """Turn bare names into fact comparisons or finding references, checking types."""
+
+    def unknown(name: str) -> KnowledgeBaseError:
+        hint = did_you_mean(name, set(facts) | findings)
+        return doc.error(f"unknown fact or finding '{name}'{hint}", node, key="when", rule_id=rule_id)
+
+    if isinstance(cond, Name):
+        if cond.name in facts:
+            if facts[cond.name].type != "boolean":
+                raise doc.error(
+                    f"'{cond.name}' is not a yes/no fact; compare it with a value", node, key="when", rule_id=rule_id
+                )
+            return Comparison(cond.name, "==", True)
+        if cond.name in findings:
+            return FindingRef(cond.name)
+        raise unknown(cond.name)
+    if isinstance(cond, Comparison | Known):
+        spec = facts.get(cond.name)
+        if spec is None:
+            if cond.name in findings:
+                raise doc.error(
+                    f"'{cond.name}' is a finding: refer to it by name alone", node, key="when", rule_id=rule_id
+                )
+            raise unknown(cond.name)
+        if isinstance(cond, Comparison):
+            _check_comparison(cond, spec, doc, node, rule_id)
+        return cond
+    if isinstance(cond, Not):
+        return Not(_resolve(cond.item, doc, node, rule_id, facts, findings))
+    if isinstance(cond, All | Any_):
+        items = tuple(_resolve(item, doc, node, rule_id, facts, findings) for item in cond.items)
+        return All(items) if isinstance(cond, All) else Any_(items)
+    return cond
+
+
+def _check_comparison(cond: Comparison, spec: FactSpec, doc: _Doc, node: object, rule_id: str) -> None:
+    value = cond.value
+    if spec.type == "boolean":
+        ok = isinstance(value, bool) and cond.op in ("==", "!=")
+        expected = "== or != with true or false"
+    elif spec.type == "integer":
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        expected = "an integer"
+    else:
+        ok = isinstance(value, str) and value in spec.values and cond.op in ("==", "!=")
+        expected = "== or != with one of " + ", ".join(spec.values)
+    if not ok:
+        raise doc.error(
+            f"'{cond.name} {cond.op} {value}' does not fit {spec.type} fact '{spec.id}' (expected {expected})",
+            node,
+            key="when",
+            rule_id=rule_id,
+        )
+
+
+def _parse_actions(
+    doc: _Doc, node: Mapping[str, Any], rule_id: str, catalogue: Mapping[str, RecommendationSpec]
+) -> tuple[Action, ...]:
+    actions: list[Action] = []
+    raw_actions = _list(doc, node, "then", rule_id=rule_id)
+    if not raw_actions:
+        raise doc.error("'then' is empty", node, key="then", rule_id=rule_id)
+    for item in raw_actions:
+        act = _mapping(doc, item, "an action", rule_id)
+        kinds = [k for k in act if k in ("derive", "triage", "recommend", "withhold", "caution")]
+        if len(kinds) != 1:
+            raise doc.error(
+                "each action has exactly one of derive, triage, recommend, withhold, caution", act, rule_id=rule_id
+            )
+        kind = kinds[0]
+        text_key = {"withhold": "reason", "caution": "message"}.get(kind)
+        _check_keys(doc, act, [kind] + ([text_key] if text_key else []), [], f"a '{kind}' action", rule_id)
+        target = act[kind]
+        if not isinstance(target, str):
+            raise doc.error(f"'{kind}' takes a name, not {_kind(target)}", act, key=kind, rule_id=rule_id)
+        if kind == "derive":
+            _ident(doc, act, "derive", rule_id)
+        if kind == "triage" and target not in TRIAGE_LEVELS:
+            raise doc.error(
+                f"unknown triage level '{target}' (expected one of {', '.join(TRIAGE_LEVELS)})"
+                + did_you_mean(target, TRIAGE_LEVELS),
+                act,
+                key=kind,
+                rule_id=rule_id,
+            )
+        if kind in ("recommend", "withhold", "caution") and target not in catalogue:
+            raise doc.error(
+                f"unknown recommendation '{target}'{did_you_mean(target, catalogue)}", act, key=kind, rule_id=rule_id
+            )
+        text = _text(doc, act, text_key, rule_id=rule_id) if text_key else None
+        actions.append(Action(kind, target, " ".join(text.split()) if text else None))
+    return tuple(actions)
+
+
+def _parse_citations(
+    doc: _Doc, node: Mapping[str, Any], sources: Mapping[str, Source], rule_id: str
+) -> tuple[Citation, ...]:
+    citations = []
+    for item in _list(doc, node, "sources", rule_id=rule_id):
+        if isinstance(item, str):
+            citations.append(Citation(_source_id(doc, node, item, sources, rule_id, key="sources")))
+            continue
+        cite = _mapping(doc, item, "a citation", rule_id)
+        _check_keys(doc, cite, ["source"], ["ref", "verified"], "a citation", rule_id)
+        citations.append(
+            Citation(
+                source=_source_id(doc, cite, cite.get("source"), sources, rule_id, key="source"),
+                ref=_text(doc, cite, "ref", optional=True, rule_id=rule_id),
+                verified=_verified(doc, cite, rule_id),
+            )
+        )
+    if not citations:
+        raise doc.error("the rule cites no source", node, key="sources", rule_id=rule_id)
+    return tuple(citations)
+
+
+def _parse_provenance(doc: _Doc, raw: object, base: Provenance, rule_id: str | None) -> Provenance:
+    if raw is None:
+        return base
+    node = _mapping(doc, raw, "'provenance'", rule_id)
+    _check_keys(doc, node, [], ["author", "reviewer", "version", "status", "last_reviewed"], "'provenance'", rule_id)
+    return Provenance(
+        author=_text(doc, node, "author", optional=True, rule_id=rule_id) if "author" in node else base.author,
+        reviewer=_text(doc, node, "reviewer", optional=True, rule_id=rule_id) if "reviewer" in node else base.reviewer,
+        version=_text(doc, node, "version", optional=True, rule_id=rule_id) if "version" in node else base.version,
+        status=_choice(doc, node, "status", RULE_STATUSES, base.status, rule_id) if "status" in node else base.status,
+        last_reviewed=_text(doc, node, "last_reviewed", optional=True, rule_id=rule_id)
+        if "last_reviewed" in node
+        else base.last_reviewed,
+    )
+
+
+def _load_rule_files(
+    docs: list[_Doc],
+    facts: Mapping[str, FactSpec],
+    catalogue: Mapping[str, RecommendationSpec],
+    sources: Mapping[str, Source],
+) -> list[RuleSpec]:
+    # First pass: which findings exist (any rule deriving them), so names resolve.
+    raw_rules: list[tuple[_Doc, Mapping[str, Any], Provenance]] = []
+    findings: set[str] = set()
+    seen: dict[str, tuple[str, int | None]] = {}
+    for doc in docs:
+        _check_keys(doc, doc.data, ["version", "rules"], ["provenance", "description"], doc.name)
+        base = _parse_provenance(doc, doc.data.get("provenance"), Provenance(), None)
+        for raw in _list(doc, doc.data, "rules"):
+            node = _mapping(doc, raw, "a rule")
+            rule_id = _ident(doc, node)
+            if rule_id in seen:
+                where = f"{seen[rule_id][0]}:{seen[rule_id][1]}"
+                raise doc.error(f"duplicate rule id (first defined at {where})", node, rule_id=rule_id)
+            seen[rule_id] = (doc.name, line_of(node))
+            _check_keys(doc, node, _RULE_KEYS, ["evidence", "provenance", "description"], "a rule", rule_id)
+            for action in _list(doc, node, "then", rule_id=rule_id):
+                if isinstance(action, Mapping) and isinstance(action.get("derive"), str):
+                    findings.add(action["derive"])
+            raw_rules.append((doc, node, base))
+    clash = findings & set(facts)
+    if clash:
+        name = sorted(clash)[0]
+        for doc, node, _ in raw_rules:
+            for action in node.get("then") or ():
+                if isinstance(action, Mapping) and action.get("derive") == name:
+                    raise doc.error(
+                        f"derives '{name}', which is already a fact (defined at {facts[name].path}:{facts[name].line})",
+                        action,
+                        rule_id=node["id"],
+                    )
+
+    rules: list[RuleSpec] = []
+    for doc, node, base in raw_rules:
+        rule_id = node["id"]
+        _check_condition_shape(doc, node, rule_id)
+        try:
+            parsed = parse_condition(node["when"])
+        except ConditionSyntaxError as exc:
+            raise doc.error(f"in 'when': {exc}", node, key="when", rule_id=rule_id) from exc
+        resolved = _resolve(parsed, doc, node, rule_id, facts, findings)
+        branches = _dnf_size(negation_normal_form(resolved))
+        if branches > MAX_BRANCHES:
+            raise doc.error(
+                f"the condition has {brief(branches)} branches when expanded (the limit is {MAX_BRANCHES}): "
+                "split the rule",
+                node,
+                key="when",
+                rule_id=rule_id,
+            )
+        actions = _parse_actions(doc, node, rule_id, catalogue)
+        rules.append(
+            RuleSpec(
+                id=rule_id,
+                title=_text(doc, node, "title", rule_id=rule_id) or rule_id,
+                condition=resolved,
+                dnf=to_dnf(negation_normal_form(resolved)),
+                actions=actions,
+                because=" ".join((_text(doc, node, "because", rule_id=rule_id) or "").split()),
+                sources=_parse_citations(doc, node, sources, rule_id),
+                evidence=_text(doc, node, "evidence", optional=True, rule_id=rule_id),
+                provenance=_parse_provenance(doc, node.get("provenance"), base, rule_id),
+                path=doc.name,
+                line=line_of(node, 0) or 0,
+            )
+        )
+    return _stratify(rules)
+
+
+def _check_condition_shape(doc: _Doc, node: Mapping[str, Any], rule_id: str) -> None:
+    """Reject condition text that is too long or values of the wrong kind before parsing."""
+    stack = [node.get("when")]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if len(item) > MAX_CONDITION_TEXT:
+                raise doc.error(
+                    f"in 'when': condition text of {len(item):,} characters (the limit is {MAX_CONDITION_TEXT})",
+                    node,
+                    key="when",
+                    rule_id=rule_id,
+                )
+        elif isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        else:
+            raise doc.error(
+                f"in 'when': a condition is text or a mapping of all/any/not, not {_kind(item)} ({brief(item)})",
+                node,
+                key="when",
+                rule_id=rule_id,
+            )
+
+
+def _dnf_size(cond: Condition) -> int:
+    """How many branches ``to_dnf`` would make of an NNF condition, without making them."""
+    if isinstance(cond, Any_):
+        return sum(_dnf_size(item) for item in cond.items)
+    if isinstance(cond, All):
+        size = 1
+        for item in cond.items:
+            size = min(size * _dnf_size(item), 10**9)  # stays small to print, still over the limit
+        return size
+    return 1
+
+
+def _reaches(graph: dict[str, set[str]], start: str, goal: str) -> bool:
+    seen, stack = set(), [start]
+    while stack:
+        node = stack.pop()
+        if node == goal:
+            return True
+        if node not in seen:
+            seen.add(node)
+            stack.extend(graph.get(node, ()))
+    return False
+
+
+def _stratify(rules: list[RuleSpec]) -> list[RuleSpec]:
+    """Give each rule a stratum so that a finding is complete before its absence is read.
+
+    A rule reading finding F (positively) sits at or above every rule deriving F;
+    reading its absence, strictly above. A finding that depends on its own
+    absence has no stratification and is rejected, naming the rule that reads it.
+    """
+    derivers: dict[str, list[RuleSpec]] = {}
+    for rule in rules:
+        for name in rule.derives:
+            derivers.setdefault(name, []).append(rule)
+    # Edges run from a deriving rule to each rule reading what it derives.
+    graph: dict[str, set[str]] = {}
+    negative: list[tuple[RuleSpec, RuleSpec, str]] = []
+    for rule in rules:
+        for conj in rule.dnf:
+            for lit in conj:
+                if isinstance(lit, FindingRef):
+                    for other in derivers.get(lit.name, ()):
+                        graph.setdefault(other.id, set()).add(rule.id)
+                        if lit.negated:
+                            negative.append((other, rule, lit.name))
+    for deriver, reader, finding in negative:
+        if _reaches(graph, reader.id, deriver.id):
+            raise KnowledgeBaseError(
+                f"reads the absence of '{finding}', which depends on this rule itself "
+                f"(through rule '{deriver.id}'): findings cannot depend on their own absence",
+                path=reader.path,
+                line=reader.line,
+                rule_id=reader.id,
+            )
+    stratum = {rule.id: 0 for rule in rules}
+    changed = True
+    while changed:
+        changed = False
+        for rule in rules:
+            need = 0
+            for conj in rule.dnf:
+                for lit in conj:
+                    if isinstance(lit, FindingRef):
+                        step = 1 if lit.negated else 0
+                        for other in derivers.get(lit.name, ()):
+                            need = max(need, stratum[other.id] + step)
+            if need > stratum[rule.id]:
+                stratum[rule.id] = need
+                changed = True
+    ordered = [replace(rule, stratum=stratum[rule.id]) for rule in rules]
+    ordered.sort(key=lambda r: (r.stratum, r.id))
+    return ordered
+
+
+# --- whole knowledge base ----------------------------------------------------
+
+
+def _yaml_files(folder: Traversable) -> list[Traversable]:
+    return sorted(
+        (e for e in folder.iterdir() if e.is_file() and e.name.endswith((".yaml", ".yml"))), key=lambda e: e.name
+    )
+
+
+def load_knowledge_base(
+    rules_dir: Traversable | Path | str,
+    knowledge_dir: Traversable | Path | str,
+    *,
+    rules_label: str | None = None,
+    knowledge_label: str | None = None,
+) -> KnowledgeBase:
+    """Load and validate a knowledge base from a rules folder and a knowledge folder.
+
+    ``*_label`` name the folders in messages (e.g. ``rules`` for the bundled
+    one); by default the path as given is used.
+    """
+    rules_root = Path(rules_dir) if isinstance(rules_dir, str) else rules_dir
+    knowledge_root = Path(knowledge_dir) if isinstance(knowledge_dir, str) else knowledge_dir
+    rules_name = rules_label or str(rules_dir)
+    knowledge_name = knowledge_label or str(knowledge_dir)
+    for root, name in ((rules_root, rules_name), (knowledge_root, knowledge_name)):
+        if not root.is_dir():
+            raise KnowledgeBaseError("not a folder", path=name)
+
+    digest = hashlib.sha256()
+    docs: dict[str, _Doc] = {}
+    for filename in KNOWLEDGE_FILES:
+        entry = knowledge_root / filename
+        display = f"{knowledge_name}/{filename}"
+        if not entry.is_file():
+            raise KnowledgeBaseError("missing file", path=display)
+        docs[filename], data = _read(entry, display)
+        digest.update(f"knowledge/{filename}\0".encode() + data + b"\0")
+
+    rule_docs = []
+    for entry in _yaml_files(rules_root):
+        doc, data = _read(entry, f"{rules_name}/{entry.name}")
+        rule_docs.append(doc)
+        digest.update(f"rules/{entry.name}\0".encode() + data + b"\0")
+    if not rule_docs:
+        raise KnowledgeBaseError("no rule files (*.yaml) found", path=rules_name)
+
+    invariants_entry = knowledge_root / "invariants.yaml"
+    invariants: tuple[object, ...] = ()
+    if invariants_entry.is_file():
+        doc, data = _read(invariants_entry, f"{knowledge_name}/invariants.yaml")
+        digest.update(b"knowledge/invariants.yaml\0" + data + b"\0")
+        invariants = (doc,)
+
+    sources = _load_sources(docs["sources.yaml"])
+    facts = _load_facts(docs["facts.yaml"])
+    catalogue = _load_catalogue(docs["recommendations.yaml"], sources)
+    rules = _load_rule_files(rule_docs, facts, catalogue, sources)
+    findings = frozenset(name for rule in rules for name in rule.derives)
+    version = str(docs["facts.yaml"].data.get("release", "0"))
+    return KnowledgeBase(
+        facts=MappingProxyType(facts),
+        recommendations=MappingProxyType(catalogue),
+        sources=MappingProxyType(sources),
+        rules=tuple(rules),
+        findings=findings,
+        version=version,
+        digest="sha256:" + digest.hexdigest(),
+        invariants=invariants,
+        rules_location=rules_name,
+        knowledge_location=knowledge_name,
+        rule_index=MappingProxyType({r.id: r for r in rules}),
+    )

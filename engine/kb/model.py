@@ -1,0 +1,205 @@
+"""Typed, immutable values for a loaded knowledge base."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+from spasm_advisor.kb.conditions import Condition, Literal_
+
+__all__ = [
+    "CATEGORIES",
+    "EVIDENCE_LEVELS",
+    "FACT_ROLES",
+    "RULE_STATUSES",
+    "TRIAGE_LEVELS",
+    "Action",
+    "Citation",
+    "Evidence",
+    "FactSpec",
+    "KnowledgeBase",
+    "Provenance",
+    "RecommendationSpec",
+    "RuleSpec",
+    "Source",
+    "triage_rank",
+]
+
+TRIAGE_LEVELS: tuple[str, ...] = ("self_care", "routine", "urgent", "emergency")
+CATEGORIES: tuple[str, ...] = ("relief", "therapy", "referral")
+EVIDENCE_LEVELS: tuple[str, ...] = ("recommended", "weak", "insufficient", "not_recommended", "conflicting")
+FACT_ROLES: tuple[str, ...] = ("red_flag", "caution", "sign", "cause", "condition", "context", "preference")
+RULE_STATUSES: tuple[str, ...] = ("testing", "production", "research", "expired")
+ACTION_KINDS: tuple[str, ...] = ("derive", "triage", "recommend", "withhold", "caution")
+
+FactType = Literal["boolean", "integer", "enum"]
+
+
+def triage_rank(level: str) -> int:
+    """0 for ``self_care`` up to 3 for ``emergency``."""
+    return TRIAGE_LEVELS.index(level)
+
+
+@dataclass(frozen=True, slots=True)
+class FactSpec:
+    """One input fact of the vocabulary."""
+
+    id: str
+    type: FactType
+    question: str
+    description: str
+    role: str
+    minimum: int | None = None
+    maximum: int | None = None
+    values: tuple[str, ...] = ()
+    unit: str | None = None
+    path: str = ""
+    line: int = 0
+
+    @property
+    def is_red_flag(self) -> bool:
+        """Whether the fact is a red flag."""
+        return self.role == "red_flag"
+
+    def domain_text(self) -> str:
+        """What values the fact takes, in words (for messages and schemas)."""
+        if self.type == "boolean":
+            return "true or false"
+        if self.type == "enum":
+            return "one of " + ", ".join(self.values)
+        low = self.minimum if self.minimum is not None else "any"
+        high = self.maximum if self.maximum is not None else "no maximum"
+        return f"an integer from {low} to {high}" if self.maximum is not None else f"an integer >= {low}"
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A citable source: the seed article or a guideline."""
+
+    id: str
+    title: str
+    label: str | None = None
+    publisher: str | None = None
+    year: int | None = None
+    url: str | None = None
+    status: str = "current"
+    notes: str | None = None
+
+    @property
+    def short(self) -> str:
+        """A short label for cards and reports (``label``, else the title)."""
+        return self.label or self.title
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """A source cited by a rule, with the part cited and whether it was verified."""
+
+    source: str
+    ref: str | None = None
+    verified: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What one source says about one recommendation."""
+
+    source: str
+    level: str
+    summary: str | None = None
+    ref: str | None = None
+    verified: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RecommendationSpec:
+    """A catalogue entry."""
+
+    id: str
+    category: str
+    title: str
+    advice: str
+    evidence: tuple[Evidence, ...]
+    cautions: tuple[str, ...]
+    sources: tuple[str, ...]
+    path: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One conclusion of a rule: ``kind`` is derive, triage, recommend, withhold or caution."""
+
+    kind: str
+    target: str
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Maintenance data of a rule, after Arden Syntax's maintenance slots."""
+
+    author: str | None = None
+    reviewer: str | None = None
+    version: str | None = None
+    status: str = "testing"
+    last_reviewed: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSpec:
+    """One rule as written, with its condition parsed and normalised."""
+
+    id: str
+    title: str
+    condition: Condition
+    dnf: tuple[tuple[Literal_, ...], ...]
+    actions: tuple[Action, ...]
+    because: str
+    sources: tuple[Citation, ...]
+    evidence: str | None
+    provenance: Provenance
+    path: str
+    line: int
+    stratum: int = 0
+
+    @property
+    def derives(self) -> tuple[str, ...]:
+        """The findings this rule derives."""
+        return tuple(a.target for a in self.actions if a.kind == "derive")
+
+    def findings_read(self) -> set[str]:
+        """The findings any branch of the condition refers to."""
+        return {lit.name for conj in self.dnf for lit in conj if hasattr(lit, "negated")}
+
+    def facts_read(self) -> set[str]:
+        """The input facts any branch of the condition refers to."""
+        return {lit.name for conj in self.dnf for lit in conj if not hasattr(lit, "negated")}
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeBase:
+    """A whole, validated knowledge base: vocabulary, catalogue, sources and rules.
+
+    ``rules`` are in firing-priority order (stratum, then id). ``digest`` is a
+    SHA-256 over the content of every file, so two results with the same
+    digest came from the same knowledge.
+    """
+
+    facts: Mapping[str, FactSpec]
+    recommendations: Mapping[str, RecommendationSpec]
+    sources: Mapping[str, Source]
+    rules: tuple[RuleSpec, ...]
+    findings: frozenset[str]
+    version: str
+    digest: str
+    invariants: tuple[object, ...] = ()
+    rules_location: str = ""
+    knowledge_location: str = ""
+    rule_index: Mapping[str, RuleSpec] = field(default_factory=lambda: MappingProxyType({}))
+
+    def red_flags(self) -> tuple[str, ...]:
+        """Ids of the red-flag facts, in vocabulary order."""
+        return tuple(f.id for f in self.facts.values() if f.is_red_flag)

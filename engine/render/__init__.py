@@ -1,0 +1,1 @@
+"""Rendering for people: the text report, explanations and the audit report."""
