@@ -9,6 +9,8 @@ Describe a case as facts, get a triage level and explained recommendations::
     result.to_dict()   # the JSON contract
 """
 
+from importlib.metadata import PackageNotFoundError, version
+
 from spasm_advisor.errors import CaseError, CaseProblem, EngineError, KnowledgeBaseError
 from spasm_advisor.inference.advisor import Advisor
 from spasm_advisor.inference.assessment import NOTICE, Assessment, CitedSource, Derivation, Recommendation, Withheld
@@ -16,7 +18,11 @@ from spasm_advisor.io.case import Case
 from spasm_advisor.kb.loader import load_knowledge_base
 from spasm_advisor.kb.model import TRIAGE_LEVELS, KnowledgeBase
 
-__version__ = "0.1.0"
+try:
+    #: The version of the installed distribution: pyproject.toml is its one definition.
+    __version__ = version("spasm-advisor")
+except PackageNotFoundError:  # pragma: no cover - the package imported without being installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "NOTICE",

@@ -1,8 +1,14 @@
 """Command line of Spasm Advisor: ``spasm-advisor``.
 
-User errors (bad case, broken knowledge base, wrong arguments) print one line
-on stderr and exit 2; tracebacks appear only with ``--debug``. This module is
-the only place that prints or configures logging.
+Every command is one function, ``(args) -> exit code``, and one entry in the
+table :data:`COMMANDS` that names the command, says what it does and declares
+its arguments. A group of commands (``rules``) is an entry holding a table of
+its own. Adding a command is writing its function and adding its entry.
+
+The exit code is a contract (:class:`~spasm_advisor.errors.ExitCode`): 0
+success, 1 findings, 2 usage or input error, 3 internal error, 130
+interrupted. An error prints one line on stderr; ``--debug`` adds the
+traceback. This module is the only place that prints.
 """
 
 from __future__ import annotations
@@ -10,130 +16,288 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from spasm_advisor import __version__
+from spasm_advisor.errors import EngineError, ExitCode, UsageError, one_line
+
 if TYPE_CHECKING:
     from spasm_advisor import Advisor
+    from spasm_advisor.io.case import Case
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
-VERSION = "0.1.0"
+__all__ = ["COMMANDS", "Arg", "Command", "Group", "OneOf", "arg", "build_parser", "main", "one_of"]
 
-
-class UsageError(Exception):
-    """A problem with how the command was called: exit 2, one line."""
+PROG = "spasm-advisor"
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (try '{self.prog} --help')")
+# --- the table's vocabulary ------------------------------------------------------
 
 
-def _add_kb_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--rules", metavar="DIR", help="rules folder of another knowledge base")
-    parser.add_argument("--knowledge", metavar="DIR", help="knowledge folder of another knowledge base")
+@dataclass(frozen=True, slots=True)
+class Arg:
+    """One argument of a command: what ``argparse``'s ``add_argument`` takes."""
+
+    flags: tuple[str, ...]
+    options: Mapping[str, Any]
+
+    def add_to(self, parser: argparse.ArgumentParser | argparse._MutuallyExclusiveGroup) -> None:
+        """Declare this argument on ``parser``."""
+        parser.add_argument(*self.flags, **self.options)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser for every subcommand."""
-    parser = _Parser(prog="spasm-advisor", description="Triage and explained advice for back muscle spasm.")
-    parser.add_argument("--version", action="version", version=f"spasm-advisor {VERSION}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+@dataclass(frozen=True, slots=True)
+class OneOf:
+    """Arguments of which one call gives at most one."""
 
-    assess = commands.add_parser("assess", help="assess a case file (JSON or YAML; '-' for stdin)")
-    assess.add_argument("case", metavar="CASE", help="case file, or '-' to read standard input")
-    output = assess.add_mutually_exclusive_group()
-    output.add_argument("--json", action="store_true", help="print the assessment as JSON")
-    output.add_argument("--format", choices=["text", "json", "cds-hooks"], default=None, help="output format")
-    _add_kb_options(assess)
+    choices: tuple[Arg, ...]
 
-    cases = commands.add_parser("cases", help="run clinical test cases and report every difference")
-    cases.add_argument("folder", metavar="DIR", nargs="?", help="folder of case files (default: the bundled cases)")
-    _add_kb_options(cases)
-
-    # Further commands register here, one call each.
-    _add_audit_parsers(commands)
-    _add_batch_parsers(commands)
-    _add_interview_parsers(commands)
-    return parser
+    def add_to(self, parser: argparse.ArgumentParser) -> None:
+        """Declare these arguments on ``parser`` as a mutually exclusive group."""
+        group = parser.add_mutually_exclusive_group()
+        for choice in self.choices:
+            choice.add_to(group)
 
 
-def _add_audit_parsers(commands: argparse._SubParsersAction[Any]) -> None:
-    """explain, why-not and rules (list, show, verify, report, diff)."""
-    explain = commands.add_parser("explain", help="the derivation tree of a case's triage and advice")
-    explain.add_argument("case", metavar="CASE", help="case file, or '-' for stdin")
-    explain.add_argument("--json", action="store_true", help="print the tree as JSON")
-    _add_kb_options(explain)
+def arg(*flags: str, **options: Any) -> Arg:
+    """An argument, written as for ``add_argument``: ``arg("--json", action="store_true", help=...)``."""
+    return Arg(flags, options)
 
-    why_not = commands.add_parser("why-not", help="why a case did not get a recommendation")
-    why_not.add_argument("case", metavar="CASE", help="case file, or '-' for stdin")
-    why_not.add_argument("rec_id", metavar="REC_ID", help="a recommendation id from the catalogue")
-    why_not.add_argument("--json", action="store_true", help="print the answer as JSON")
-    _add_kb_options(why_not)
 
-    rules = commands.add_parser("rules", help="inspect, verify, report on and compare rule bases")
-    sub = rules.add_subparsers(dest="rules_command", metavar="SUBCOMMAND", parser_class=_Parser)
-    listing = sub.add_parser("list", help="list rules, optionally filtered")
-    listing.add_argument(
-        "--category",
-        help=(
-            "rules concluding in this category (relief, therapy, referral, triage, finding, withhold, "
-            "caution), or defined in the rule file of that name"
-        ),
+def one_of(*choices: Arg) -> OneOf:
+    """Arguments that exclude each other."""
+    return OneOf(choices)
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A command: the function that runs it, its one-line help and its arguments."""
+
+    run: Callable[[argparse.Namespace], int]
+    help: str
+    args: tuple[Arg | OneOf, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A command whose subcommands are a table of their own (``rules list``, ``rules show``, ...)."""
+
+    help: str
+    commands: Mapping[str, Command | Group]
+
+
+#: The options of every command that reads a knowledge base.
+KB_OPTIONS = (
+    arg("--rules", metavar="DIR", help="rules folder of another knowledge base"),
+    arg("--knowledge", metavar="DIR", help="knowledge folder of another knowledge base"),
+)
+
+
+def _json_option(help: str = "print as JSON") -> Arg:
+    return arg("--json", action="store_true", help=help)
+
+
+def _case_argument(help: str = "case file, or '-' for stdin") -> Arg:
+    return arg("case", metavar="CASE", help=help)
+
+
+# --- shared steps of the commands ------------------------------------------------
+
+
+def _load_advisor(args: argparse.Namespace) -> Advisor:
+    """The advisor over ``--rules``/``--knowledge``, else over the bundled knowledge base."""
+    from spasm_advisor import Advisor
+
+    if bool(args.rules) != bool(args.knowledge):
+        raise UsageError("--rules and --knowledge go together: give both folders")
+    if args.rules:
+        return Advisor.from_paths(Path(args.rules), Path(args.knowledge))
+    return Advisor.default()
+
+
+def _read_case(name: str) -> object:
+    from spasm_advisor.io.reader import read_case_file, read_case_stream
+
+    # Both readers stop at the size limit, so /dev/zero or a huge pipe cannot fill memory.
+    if name == "-":
+        return read_case_stream(sys.stdin.buffer, "<stdin>")
+    return read_case_file(name)
+
+
+def _advisor_and_case(args: argparse.Namespace) -> tuple[Advisor, Case]:
+    """The advisor and the validated case of a command taking ``CASE`` and the knowledge-base options."""
+    advisor = _load_advisor(args)
+    source = "<stdin>" if args.case == "-" else args.case
+    return advisor, advisor.case(_read_case(args.case), source=source)
+
+
+def _print_json(data: object) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _require_audit_extra() -> None:
+    try:
+        import z3  # noqa: F401
+    except ImportError as exc:
+        raise UsageError("this command needs the audit extra: pip install 'spasm-advisor[audit]'") from exc
+
+
+# --- assess, cases, explain, why-not, schema ---------------------------------------
+
+
+def _cmd_assess(args: argparse.Namespace) -> int:
+    advisor, case = _advisor_and_case(args)
+    assessment = advisor.assess(case)
+    fmt = "json" if args.json else (args.format or "text")
+    if fmt == "json":
+        print(assessment.to_json())
+    elif fmt == "cds-hooks":
+        from spasm_advisor.io.cds_hooks import to_cds_hooks
+
+        _print_json(to_cds_hooks(assessment, advisor.knowledge_base))
+    else:
+        from spasm_advisor.render.report import render_text
+
+        sys.stdout.write(render_text(assessment))
+    return ExitCode.OK
+
+
+def _cmd_cases(args: argparse.Namespace) -> int:
+    from spasm_advisor.analysis.clinical_cases import check_case, load_clinical_cases
+
+    advisor = _load_advisor(args)
+    if args.folder:
+        cases = load_clinical_cases(Path(args.folder))
+    elif args.knowledge:
+        cases = load_clinical_cases(Path(args.knowledge) / "cases")
+    else:
+        from spasm_advisor.kb.resources import bundled_knowledge_dir
+
+        cases = load_clinical_cases(bundled_knowledge_dir() / "cases", "knowledge/cases")
+    failed = 0
+    for case in cases:
+        problems = check_case(advisor, case)
+        status = "FAIL" if problems else "ok"
+        print(f"{status:4} {case.id}: {case.title}")
+        for problem in problems:
+            print(f"       - {problem}")
+        failed += bool(problems)
+    print(f"{len(cases) - failed} passed, {failed} failed")
+    return ExitCode.FINDINGS if failed else ExitCode.OK
+
+
+def _cmd_explain(args: argparse.Namespace) -> int:
+    from spasm_advisor.render.explain import render_explanation
+
+    advisor, case = _advisor_and_case(args)
+    assessment = advisor.assess(case)
+    if args.json:
+        _print_json(assessment.explain())
+    else:
+        sys.stdout.write(render_explanation(assessment))
+    return ExitCode.OK
+
+
+def _cmd_why_not(args: argparse.Namespace) -> int:
+    from spasm_advisor.analysis.whynot import render_why_not, why_not
+
+    advisor, case = _advisor_and_case(args)
+    answer = why_not(advisor, case, args.rec_id)
+    if args.json:
+        _print_json(answer.to_dict())
+    else:
+        sys.stdout.write(render_why_not(answer))
+    return ExitCode.OK
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from spasm_advisor.io.schema import input_schema, output_schema
+
+    kb = _load_advisor(args).knowledge_base
+    _print_json(input_schema(kb) if args.which == "input" else output_schema(kb))
+    return ExitCode.OK
+
+
+# --- rules ---------------------------------------------------------------------------
+
+
+def _cmd_rules_list(args: argparse.Namespace) -> int:
+    from spasm_advisor.analysis import rule_catalogue
+
+    kb = _load_advisor(args).knowledge_base
+    rows = rule_catalogue.filter_rules(
+        kb, category=args.category, source=args.source, fact=args.fact, status=args.status
     )
-    listing.add_argument("--source", help="rules citing this source id")
-    listing.add_argument("--fact", help="rules reading this fact or finding")
-    listing.add_argument("--status", help="rules with this provenance status (testing, production, research, expired)")
-    listing.add_argument("--json", action="store_true", help="print as JSON")
-    _add_kb_options(listing)
-    show = sub.add_parser("show", help="one rule as written, its provenance and dependencies")
-    show.add_argument("rule_id", metavar="RULE_ID")
-    show.add_argument("--json", action="store_true", help="print as JSON")
-    _add_kb_options(show)
-    verify = sub.add_parser("verify", help="anomaly checks and proofs of the invariants over every case")
-    verify.add_argument("--json", action="store_true", help="print the report as JSON")
-    _add_kb_options(verify)
-    report = sub.add_parser("report", help="a self-contained audit report (HTML or Markdown)")
-    report.add_argument("-o", "--output", metavar="FILE", required=True, help="where to write the report")
-    report.add_argument("--format", choices=["html", "md"], default="html", help="report format")
-    _add_kb_options(report)
-    diff = sub.add_parser("diff", help="what changes between two knowledge bases, for every case")
-    diff.add_argument("old", metavar="OLD_DIR", help="folder holding rules/ and knowledge/ of the old version")
-    diff.add_argument("new", metavar="NEW_DIR", help="folder holding rules/ and knowledge/ of the new version")
-    diff.add_argument("--json", action="store_true", help="print the diff as JSON")
+    if args.json:
+        _print_json([rule_catalogue.rule_summary(kb, r) for r in rows])
+    else:
+        sys.stdout.write(rule_catalogue.render_list(rows))
+    return ExitCode.OK
 
 
-def _add_batch_parsers(commands: argparse._SubParsersAction[Any]) -> None:
-    """Batch."""
-    batch = commands.add_parser(
-        "batch", help="assess every case of a JSON Lines or CSV file; one output record per input record"
-    )
-    batch.add_argument(
-        "input",
-        metavar="INPUT",
-        help="cases: .jsonl (a JSON object a line) or .csv (a header of fact names); '-' for stdin",
-    )
-    batch.add_argument(
-        "-o", "--output", metavar="OUTPUT", default="-", help="the records: .jsonl or .csv (default: stdout)"
-    )
-    batch.add_argument(
-        "--input-format", choices=["jsonl", "csv"], help="input format (default: INPUT's extension, else jsonl)"
-    )
-    batch.add_argument(
-        "--output-format", choices=["jsonl", "csv"], help="output format (default: OUTPUT's extension, else jsonl)"
-    )
-    batch.add_argument(
-        "--workers", type=int, metavar="N", help="worker processes, each with its own engine (default: one per CPU)"
-    )
-    batch.add_argument("--resume", action="store_true", help="continue after the complete records already in OUTPUT")
-    shown = batch.add_mutually_exclusive_group()
-    shown.add_argument(
-        "--progress", action="store_true", default=None, help="show the progress bar even when stderr is not a terminal"
-    )
-    shown.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
-    _add_kb_options(batch)
+def _cmd_rules_show(args: argparse.Namespace) -> int:
+    from spasm_advisor.analysis import rule_catalogue
+
+    kb = _load_advisor(args).knowledge_base
+    rule = rule_catalogue.find_rule(kb, args.rule_id)
+    if args.json:
+        _print_json(rule_catalogue.rule_details(kb, rule))
+    else:
+        sys.stdout.write(rule_catalogue.render_rule(kb, rule))
+    return ExitCode.OK
+
+
+def _cmd_rules_verify(args: argparse.Namespace) -> int:
+    advisor = _load_advisor(args)
+    _require_audit_extra()
+    from spasm_advisor.analysis.verify import render_verification, verify
+
+    report = verify(advisor)
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        sys.stdout.write(render_verification(report))
+    return ExitCode.OK if report.ok else ExitCode.FINDINGS
+
+
+def _cmd_rules_report(args: argparse.Namespace) -> int:
+    advisor = _load_advisor(args)
+    _require_audit_extra()
+    from spasm_advisor.analysis.clinical_cases import load_clinical_cases
+    from spasm_advisor.kb.resources import bundled_knowledge_dir
+    from spasm_advisor.render.audit_report import build_audit, render_html, render_markdown
+
+    folder = Path(args.knowledge) / "cases" if args.knowledge else bundled_knowledge_dir() / "cases"
+    cases = load_clinical_cases(folder, "knowledge/cases") if folder.is_dir() else []
+    audit = build_audit(advisor, cases)
+    text = render_html(audit) if args.format == "html" else render_markdown(audit)
+    try:
+        Path(args.output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{args.output}: cannot write: {exc.strerror}") from exc
+    print(f"wrote {args.output}", file=sys.stderr)
+    return ExitCode.OK
+
+
+def _cmd_rules_diff(args: argparse.Namespace) -> int:
+    _require_audit_extra()
+    from spasm_advisor import Advisor
+    from spasm_advisor.analysis.diff import diff_knowledge_bases, render_diff
+
+    old = Advisor.from_paths(Path(args.old) / "rules", Path(args.old) / "knowledge")
+    new = Advisor.from_paths(Path(args.new) / "rules", Path(args.new) / "knowledge")
+    result = diff_knowledge_bases(old, new)
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        sys.stdout.write(render_diff(result))
+    return ExitCode.FINDINGS if result.behaviour_changed else ExitCode.OK
+
+
+# --- batch ---------------------------------------------------------------------------
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
@@ -178,42 +342,20 @@ def _cmd_batch(args: argparse.Namespace) -> int:
             bar.close()
     if interrupted:
         hint = "; run again with --resume to continue" if args.output != "-" else ""
-        print(f"spasm-advisor: interrupted after {summary.records:,} complete records{hint}", file=sys.stderr)
-        return 130
+        print(f"{PROG}: interrupted after {summary.records:,} complete records{hint}", file=sys.stderr)
+        return ExitCode.INTERRUPTED
     if not args.quiet:
         earlier = f", {summary.resumed:,} of them from an earlier run" if summary.resumed else ""
         levels = ", ".join(f"{level} {count:,}" for level, count in summary.levels())
         print(
-            f"spasm-advisor batch: {summary.records:,} records{earlier}: {summary.assessed:,} assessed "
+            f"{PROG} batch: {summary.records:,} records{earlier}: {summary.assessed:,} assessed "
             f"({levels}), {summary.errors:,} errors",
             file=sys.stderr,
         )
-    return EXIT_FINDINGS if summary.errors else EXIT_OK
+    return ExitCode.FINDINGS if summary.errors else ExitCode.OK
 
 
-def _add_interview_parsers(commands: argparse._SubParsersAction[Any]) -> None:
-    """Interview and schema."""
-    interview = commands.add_parser(
-        "interview", help="answer questions instead of writing a case file; ends with the assess report"
-    )
-    interview.add_argument(
-        "--save",
-        metavar="CASE.yaml",
-        help="write the answers as a case file ('assess CASE.yaml' reproduces the report)",
-    )
-    _add_kb_options(interview)
-    schema = commands.add_parser("schema", help="print the JSON Schema of a case (input) or of assess --json (output)")
-    schema.add_argument("which", choices=["input", "output"], help="input: a case; output: an assessment")
-    _add_kb_options(schema)
-
-
-def _cmd_schema(args: argparse.Namespace) -> int:
-    from spasm_advisor.io.schema import input_schema, output_schema
-
-    kb = _load_advisor(args).knowledge_base
-    schema = input_schema(kb) if args.which == "input" else output_schema(kb)
-    print(json.dumps(schema, indent=2, ensure_ascii=False))
-    return EXIT_OK
+# --- interview -----------------------------------------------------------------------
 
 
 def _check_save_target(name: str) -> Path:
@@ -323,8 +465,8 @@ def _cmd_interview(args: argparse.Namespace) -> int:
                 if count > 1
                 else f"; the answer so far is saved in {save}"
             )
-        print(f"\nspasm-advisor: {reason}: no report{note}", file=sys.stderr)
-        return 130 if interrupted else EXIT_FINDINGS
+        print(f"\n{PROG}: {reason}: no report{note}", file=sys.stderr)
+        return ExitCode.INTERRUPTED if interrupted else ExitCode.FINDINGS
 
     assessment = advisor.assess(interview.case())
     print()
@@ -336,225 +478,235 @@ def _cmd_interview(args: argparse.Namespace) -> int:
     if save is not None:
         failed = _save_answers(save, case_yaml(interview.answers, kb))
         if failed:
-            print(
-                f"spasm-advisor: error: cannot write {save}: {failed}; the case follows on standard output",
-                file=sys.stderr,
-            )
+            print(f"{PROG}: error: cannot write {save}: {failed}; the case follows on standard output", file=sys.stderr)
             sys.stdout.write(case_yaml(interview.answers, kb))
-            return EXIT_USAGE
-        print(f"\nAnswers saved to {save}: 'spasm-advisor assess {save}' gives this report again.")
-    return EXIT_OK
+            return ExitCode.USAGE
+        print(f"\nAnswers saved to {save}: '{PROG} assess {save}' gives this report again.")
+    return ExitCode.OK
 
 
-def _load_advisor(args: argparse.Namespace) -> Advisor:
-    from spasm_advisor import Advisor
+# --- the table -------------------------------------------------------------------------
 
-    if bool(args.rules) != bool(args.knowledge):
-        raise UsageError("--rules and --knowledge go together: give both folders")
-    if args.rules:
-        return Advisor.from_paths(Path(args.rules), Path(args.knowledge))
-    return Advisor.default()
-
-
-def _read_case(name: str) -> object:
-    from spasm_advisor.io.reader import read_case_file, read_case_stream
-
-    # Both readers stop at the size limit, so /dev/zero or a huge pipe cannot fill memory.
-    if name == "-":
-        return read_case_stream(sys.stdin.buffer, "<stdin>")
-    return read_case_file(name)
-
-
-def _cmd_assess(args: argparse.Namespace) -> int:
-    advisor = _load_advisor(args)
-    source = "<stdin>" if args.case == "-" else args.case
-    assessment = advisor.assess(advisor.case(_read_case(args.case), source=source))
-    fmt = "json" if args.json else (args.format or "text")
-    if fmt == "json":
-        print(assessment.to_json())
-    elif fmt == "cds-hooks":
-        from spasm_advisor.io.cds_hooks import to_cds_hooks
-
-        print(json.dumps(to_cds_hooks(assessment, advisor.knowledge_base), indent=2, ensure_ascii=False))
-    else:
-        from spasm_advisor.render.report import render_text
-
-        sys.stdout.write(render_text(assessment))
-    return EXIT_OK
-
-
-def _cmd_cases(args: argparse.Namespace) -> int:
-    from spasm_advisor.analysis.clinical_cases import check_case, load_clinical_cases
-    from spasm_advisor.kb.resources import bundled_knowledge_dir
-
-    advisor = _load_advisor(args)
-    if args.folder:
-        cases = load_clinical_cases(Path(args.folder))
-    elif args.knowledge:
-        cases = load_clinical_cases(Path(args.knowledge) / "cases")
-    else:
-        cases = load_clinical_cases(bundled_knowledge_dir() / "cases", "knowledge/cases")
-    failed = 0
-    for case in cases:
-        problems = check_case(advisor, case)
-        status = "FAIL" if problems else "ok"
-        print(f"{status:4} {case.id}: {case.title}")
-        for problem in problems:
-            print(f"       - {problem}")
-        failed += bool(problems)
-    print(f"{len(cases) - failed} passed, {failed} failed")
-    return EXIT_FINDINGS if failed else EXIT_OK
-
-
-def _print_json(data: object) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-def _assess_case_arg(args: argparse.Namespace) -> tuple[Advisor, object]:
-    advisor = _load_advisor(args)
-    source = "<stdin>" if args.case == "-" else args.case
-    return advisor, advisor.case(_read_case(args.case), source=source)
-
-
-def _cmd_explain(args: argparse.Namespace) -> int:
-    from spasm_advisor.render.explain import render_explanation
-
-    advisor, case = _assess_case_arg(args)
-    assessment = advisor.assess(case)  # type: ignore[arg-type]
-    if args.json:
-        _print_json(assessment.explain())
-    else:
-        sys.stdout.write(render_explanation(assessment))
-    return EXIT_OK
-
-
-def _cmd_why_not(args: argparse.Namespace) -> int:
-    from spasm_advisor.analysis.whynot import render_why_not, why_not
-
-    advisor, case = _assess_case_arg(args)
-    answer = why_not(advisor, case, args.rec_id)
-    if args.json:
-        _print_json(answer.to_dict())
-    else:
-        sys.stdout.write(render_why_not(answer))
-    return EXIT_OK
-
-
-def _require_audit_extra() -> None:
-    try:
-        import z3  # noqa: F401
-    except ImportError as exc:
-        raise UsageError("this command needs the audit extra: pip install 'spasm-advisor[audit]'") from exc
-
-
-def _cmd_rules(args: argparse.Namespace) -> int:
-    from spasm_advisor.analysis import rule_catalogue
-
-    command = args.rules_command
-    if command is None:
-        raise UsageError("rules needs a subcommand: list, show, verify, report or diff")
-    if command == "diff":
-        _require_audit_extra()
-        from spasm_advisor import Advisor
-        from spasm_advisor.analysis.diff import diff_knowledge_bases, render_diff
-
-        old = Advisor.from_paths(Path(args.old) / "rules", Path(args.old) / "knowledge")
-        new = Advisor.from_paths(Path(args.new) / "rules", Path(args.new) / "knowledge")
-        result = diff_knowledge_bases(old, new)
-        if args.json:
-            _print_json(result.to_dict())
-        else:
-            sys.stdout.write(render_diff(result))
-        return EXIT_FINDINGS if result.behaviour_changed else EXIT_OK
-    advisor = _load_advisor(args)
-    kb = advisor.knowledge_base
-    if command == "list":
-        rows = rule_catalogue.filter_rules(
-            kb, category=args.category, source=args.source, fact=args.fact, status=args.status
-        )
-        if args.json:
-            _print_json([rule_catalogue.rule_summary(kb, r) for r in rows])
-        else:
-            sys.stdout.write(rule_catalogue.render_list(rows))
-        return EXIT_OK
-    if command == "show":
-        rule = rule_catalogue.find_rule(kb, args.rule_id)
-        if args.json:
-            _print_json(rule_catalogue.rule_details(kb, rule))
-        else:
-            sys.stdout.write(rule_catalogue.render_rule(kb, rule))
-        return EXIT_OK
-    _require_audit_extra()
-    if command == "verify":
-        from spasm_advisor.analysis.verify import render_verification, verify
-
-        report = verify(advisor)
-        if args.json:
-            _print_json(report.to_dict())
-        else:
-            sys.stdout.write(render_verification(report))
-        return EXIT_OK if report.ok else EXIT_FINDINGS
-    from spasm_advisor.analysis.clinical_cases import load_clinical_cases
-    from spasm_advisor.kb.resources import bundled_knowledge_dir
-    from spasm_advisor.render.audit_report import build_audit, render_html, render_markdown
-
-    folder = Path(args.knowledge) / "cases" if args.knowledge else bundled_knowledge_dir() / "cases"
-    cases = load_clinical_cases(folder, "knowledge/cases") if folder.is_dir() else []
-    audit = build_audit(advisor, cases)
-    text = render_html(audit) if args.format == "html" else render_markdown(audit)
-    try:
-        Path(args.output).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"{args.output}: cannot write: {exc.strerror}") from exc
-    print(f"wrote {args.output}", file=sys.stderr)
-    return EXIT_OK
-
-
-_COMMANDS = {
-    "assess": _cmd_assess,
-    "cases": _cmd_cases,
-    "explain": _cmd_explain,
-    "why-not": _cmd_why_not,
-    "rules": _cmd_rules,
-    # batch commands
-    "batch": _cmd_batch,
-    # interview commands
-    "interview": _cmd_interview,
-    "schema": _cmd_schema,
+#: Every command: name -> :class:`Command`, or :class:`Group` for a command with subcommands.
+COMMANDS: Mapping[str, Command | Group] = {
+    "assess": Command(
+        _cmd_assess,
+        "assess a case file (JSON or YAML; '-' for stdin)",
+        (
+            _case_argument("case file, or '-' to read standard input"),
+            one_of(
+                _json_option("print the assessment as JSON"),
+                arg("--format", choices=["text", "json", "cds-hooks"], default=None, help="output format"),
+            ),
+            *KB_OPTIONS,
+        ),
+    ),
+    "cases": Command(
+        _cmd_cases,
+        "run clinical test cases and report every difference",
+        (
+            arg("folder", metavar="DIR", nargs="?", help="folder of case files (default: the bundled cases)"),
+            *KB_OPTIONS,
+        ),
+    ),
+    "explain": Command(
+        _cmd_explain,
+        "the derivation tree of a case's triage and advice",
+        (_case_argument(), _json_option("print the tree as JSON"), *KB_OPTIONS),
+    ),
+    "why-not": Command(
+        _cmd_why_not,
+        "why a case did not get a recommendation",
+        (
+            _case_argument(),
+            arg("rec_id", metavar="REC_ID", help="a recommendation id from the catalogue"),
+            _json_option("print the answer as JSON"),
+            *KB_OPTIONS,
+        ),
+    ),
+    "rules": Group(
+        "inspect, verify, report on and compare rule bases",
+        {
+            "list": Command(
+                _cmd_rules_list,
+                "list rules, optionally filtered",
+                (
+                    arg(
+                        "--category",
+                        help=(
+                            "rules concluding in this category (relief, therapy, referral, triage, finding, "
+                            "withhold, caution), or defined in the rule file of that name"
+                        ),
+                    ),
+                    arg("--source", help="rules citing this source id"),
+                    arg("--fact", help="rules reading this fact or finding"),
+                    arg("--status", help="rules with this provenance status (testing, production, research, expired)"),
+                    _json_option(),
+                    *KB_OPTIONS,
+                ),
+            ),
+            "show": Command(
+                _cmd_rules_show,
+                "one rule as written, its provenance and dependencies",
+                (arg("rule_id", metavar="RULE_ID"), _json_option(), *KB_OPTIONS),
+            ),
+            "verify": Command(
+                _cmd_rules_verify,
+                "anomaly checks and proofs of the invariants over every case",
+                (_json_option("print the report as JSON"), *KB_OPTIONS),
+            ),
+            "report": Command(
+                _cmd_rules_report,
+                "a self-contained audit report (HTML or Markdown)",
+                (
+                    arg("-o", "--output", metavar="FILE", required=True, help="where to write the report"),
+                    arg("--format", choices=["html", "md"], default="html", help="report format"),
+                    *KB_OPTIONS,
+                ),
+            ),
+            "diff": Command(
+                _cmd_rules_diff,
+                "what changes between two knowledge bases, for every case",
+                (
+                    arg("old", metavar="OLD_DIR", help="folder holding rules/ and knowledge/ of the old version"),
+                    arg("new", metavar="NEW_DIR", help="folder holding rules/ and knowledge/ of the new version"),
+                    _json_option("print the diff as JSON"),
+                ),
+            ),
+        },
+    ),
+    "batch": Command(
+        _cmd_batch,
+        "assess every case of a JSON Lines or CSV file; one output record per input record",
+        (
+            arg(
+                "input",
+                metavar="INPUT",
+                help="cases: .jsonl (a JSON object a line) or .csv (a header of fact names); '-' for stdin",
+            ),
+            arg("-o", "--output", metavar="OUTPUT", default="-", help="the records: .jsonl or .csv (default: stdout)"),
+            arg(
+                "--input-format", choices=["jsonl", "csv"], help="input format (default: INPUT's extension, else jsonl)"
+            ),
+            arg(
+                "--output-format",
+                choices=["jsonl", "csv"],
+                help="output format (default: OUTPUT's extension, else jsonl)",
+            ),
+            arg(
+                "--workers",
+                type=int,
+                metavar="N",
+                help="worker processes, each with its own engine (default: one per CPU)",
+            ),
+            arg("--resume", action="store_true", help="continue after the complete records already in OUTPUT"),
+            one_of(
+                arg(
+                    "--progress",
+                    action="store_true",
+                    default=None,
+                    help="show the progress bar even when stderr is not a terminal",
+                ),
+                arg("--quiet", action="store_true", help="no progress bar and no summary"),
+            ),
+            *KB_OPTIONS,
+        ),
+    ),
+    "interview": Command(
+        _cmd_interview,
+        "answer questions instead of writing a case file; ends with the assess report",
+        (
+            arg(
+                "--save",
+                metavar="CASE.yaml",
+                help="write the answers as a case file ('assess CASE.yaml' reproduces the report)",
+            ),
+            *KB_OPTIONS,
+        ),
+    ),
+    "schema": Command(
+        _cmd_schema,
+        "print the JSON Schema of a case (input) or of assess --json (output)",
+        (
+            arg("which", choices=["input", "output"], help="input: a case; output: an assessment"),
+            *KB_OPTIONS,
+        ),
+    ),
 }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
-    parser = build_parser()
-    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
-    try:
-        args = parser.parse_args(argv)
-        if args.command is None:
-            parser.print_help()
-            return EXIT_USAGE
-        return _COMMANDS[args.command](args)
-    except UsageError as exc:
-        print(f"spasm-advisor: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("spasm-advisor: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return EXIT_OK
-    except Exception as exc:
-        from spasm_advisor.errors import EngineError
+# --- parsing and running ---------------------------------------------------------------
 
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (try '{self.prog} --help')")
+
+
+def _names(table: Mapping[str, object]) -> str:
+    names = list(table)
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def _add_table(parser: argparse.ArgumentParser, table: Mapping[str, Command | Group], dest: str) -> None:
+    """Declare every entry of ``table`` as a subcommand of ``parser``; ``args.run`` runs the one called."""
+    commands = parser.add_subparsers(dest=dest, metavar="COMMAND" if dest == "command" else "SUBCOMMAND")
+    for name, entry in table.items():
+        sub = commands.add_parser(name, help=entry.help)
+        if isinstance(entry, Group):
+            group_name = f"{parser.prog.removeprefix(PROG).strip()} {name}".strip()
+            message = f"{group_name} needs a subcommand: {_names(entry.commands)}"
+
+            def missing(args: argparse.Namespace, message: str = message) -> int:
+                raise UsageError(message)
+
+            sub.set_defaults(run=missing)
+            _add_table(sub, entry.commands, f"{name.replace('-', '_')}_command")
+        else:
+            for argument in entry.args:
+                argument.add_to(sub)
+            sub.set_defaults(run=entry.run)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command in :data:`COMMANDS`."""
+    parser = _Parser(prog=PROG, description="Triage and explained advice for back muscle spasm.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+
+    def no_command(args: argparse.Namespace) -> int:
+        parser.print_help()
+        return ExitCode.USAGE
+
+    parser.set_defaults(run=no_command)
+    _add_table(parser, COMMANDS, "command")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return its exit code (:class:`~spasm_advisor.errors.ExitCode`)."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    # Known before parsing, so that even an error while parsing can show its traceback.
+    debug = "--debug" in arguments
+    try:
+        args = build_parser().parse_args(arguments)
+        return int(args.run(args))
+    except EngineError as exc:
         if debug:
-            raise
-        if isinstance(exc, EngineError):
-            print(f"spasm-advisor: error: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-        print(
-            f"spasm-advisor: internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
-            file=sys.stderr,
-        )
-        return EXIT_FINDINGS
+            traceback.print_exc()
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        return ExitCode.OK
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        hint = "" if debug else " (run with --debug for details)"
+        print(f"{PROG}: internal error: {type(exc).__name__}: {one_line(str(exc))}{hint}", file=sys.stderr)
+        return ExitCode.INTERNAL
 
 
 if __name__ == "__main__":

@@ -1,29 +1,50 @@
-"""The exceptions Spasm Advisor raises.
+"""The exceptions Spasm Advisor raises, and the exit codes of its command line.
 
 Every error derives from :class:`EngineError`, and also from the builtin it
 most resembles, so callers can catch either::
 
     EngineError
-    ├── KnowledgeBaseError (ValueError)   a rule, fact or catalogue file is wrong
-    └── CaseError (ValueError)            a case does not fit the fact vocabulary
+    ├── KnowledgeBaseError (ValueError)       a rule, fact or catalogue file is wrong
+    ├── CircularDerivationError               findings derive each other in a circle
+    ├── ConditionSyntaxError (ValueError)     a condition does not follow the grammar
+    ├── CaseError (ValueError)                a case does not fit the fact vocabulary
+    ├── JSONContentError (ValueError)         JSON that parses but is not a case's (duplicate key, NaN)
+    ├── AnswerError (ValueError)              an interview answer does not fit its question
+    ├── CellError (ValueError)                a CSV cell is not a value of its column's fact
+    ├── BatchError                            a batch cannot run (input, header, resume)
+    └── UsageError                            the command line was called wrongly
 
 Each error carries where it happened (``path``, ``line``, ``field``) as
 attributes as well as in its one-line message: control characters (a
 newline in a key, say) are escaped in the message, so it is always one line.
+
+Each error also carries the :class:`ExitCode` the command line ends with when
+it reaches the top (``exit_code``): every error raised on purpose is a usage
+or input error, exit 2. Any other exception is a bug: exit 3.
 """
 
 from __future__ import annotations
 
 import datetime
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 __all__ = [
     "MAX_LISTED_PROBLEMS",
+    "AnswerError",
+    "BatchError",
     "CaseError",
     "CaseProblem",
+    "CellError",
+    "CircularDerivationError",
+    "ConditionSyntaxError",
     "EngineError",
+    "ExitCode",
+    "JSONContentError",
     "KnowledgeBaseError",
+    "UsageError",
     "brief",
     "one_line",
 ]
@@ -94,8 +115,30 @@ def _bounded_repr(value: object, limit: int, depth: int = 0) -> str:
     return opener + ", ".join(parts) + closer
 
 
+class ExitCode(enum.IntEnum):
+    """The exit codes of ``spasm-advisor``: a contract scripts rely on (docs/architecture.md)."""
+
+    #: The command did what was asked and found nothing to report.
+    OK = 0
+    #: The command ran and found something: a difference, a violated invariant, a failed case, a record error.
+    FINDINGS = 1
+    #: The command was called wrongly, or its input (case, knowledge base, file) is wrong: one line on stderr.
+    USAGE = 2
+    #: A bug: one line on stderr, the traceback only with ``--debug``.
+    INTERNAL = 3
+    #: Stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
+    INTERRUPTED = 130
+
+
 class EngineError(Exception):
     """Root of every error that Spasm Advisor raises on purpose."""
+
+    #: How the command line exits when this error reaches it.
+    exit_code: ClassVar[ExitCode] = ExitCode.USAGE
+
+
+class UsageError(EngineError):
+    """The command line was called wrongly (arguments, options, a file it cannot write)."""
 
 
 class KnowledgeBaseError(EngineError, ValueError):
@@ -131,6 +174,14 @@ class KnowledgeBaseError(EngineError, ValueError):
         return one_line(f"{where}: {self.detail}" if where else self.detail)
 
 
+class CircularDerivationError(EngineError):
+    """Findings derive each other in a circle, so completion is not exact."""
+
+
+class ConditionSyntaxError(EngineError, ValueError):
+    """A condition does not follow the grammar (the loader adds file and line)."""
+
+
 @dataclass(frozen=True, slots=True)
 class CaseProblem:
     """One thing wrong with a case: the field, the value given and what was expected."""
@@ -162,3 +213,19 @@ class CaseError(EngineError, ValueError):
     def fields(self) -> tuple[str, ...]:
         """The names of the fields that are wrong, in the order found."""
         return tuple(p.field for p in self.problems)
+
+
+class JSONContentError(EngineError, ValueError):
+    """A JSON document that parses but is not acceptable (duplicate key, NaN, huge number)."""
+
+
+class AnswerError(EngineError, ValueError):
+    """An answer that does not fit the question; the message says what is expected."""
+
+
+class CellError(EngineError, ValueError):
+    """A CSV cell that is not a value of its column's fact (the message names the column)."""
+
+
+class BatchError(EngineError):
+    """A batch cannot run: unreadable input, a bad CSV header, or an output ``resume`` cannot continue."""

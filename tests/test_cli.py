@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from cli_runner import run
+
+from spasm_advisor.errors import ExitCode
 
 DATA = Path(__file__).parent / "data"
 MINI = ["--rules", str(DATA / "mini" / "rules"), "--knowledge", str(DATA / "mini" / "knowledge")]
@@ -136,3 +140,107 @@ def test_bundled_example_runs():
     out = run("assess", str(example))
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("Triage: self_care")
+
+
+# --- the exit-code contract: 0 success, 1 findings, 2 usage or input error, 3 internal error ---
+
+
+def test_exit_0_success():
+    """A command that did what was asked exits 0 with nothing on stderr."""
+    out = run("assess", "-", *MINI, stdin="{}")
+    assert out.returncode == ExitCode.OK == 0, out.stderr
+    assert out.stderr == ""
+
+
+def test_exit_1_findings(tmp_path):
+    """A command that found something (a failed clinical case) exits 1 and reports it on stdout."""
+    (tmp_path / "wrong.yaml").write_text(
+        "version: 1\nid: wrong\ntitle: a case expecting the wrong triage\nbasis: none\ncase: {numbness: true}\nexpect: {triage: self_care}\n"
+    )
+    out = run("cases", str(tmp_path), *MINI)
+    assert out.returncode == ExitCode.FINDINGS == 1, out.stdout + out.stderr
+    assert "FAIL wrong" in out.stdout
+    assert "0 passed, 1 failed" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (("assess",), None, "the following arguments are required: CASE"),
+        (("no-such-command",), None, "invalid choice: 'no-such-command'"),
+        (("rules",), None, "rules needs a subcommand: list, show, verify, report or diff"),
+        (("assess", "-", *MINI), '{"numbess": true}', "unknown fact 'numbess'"),
+        (("rules", "show", "no_such_rule", *MINI), None, "no_such_rule"),
+    ],
+    ids=["missing-argument", "unknown-command", "group-without-subcommand", "bad-case", "unknown-rule"],
+)
+def test_exit_2_usage_or_input_error(args, stdin, message):
+    """A wrong call or wrong input exits 2 with one line on stderr and no traceback."""
+    out = run(*args, stdin=stdin)
+    assert out.returncode == ExitCode.USAGE == 2
+    assert message in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in out.stderr
+
+
+_BROKEN_ASSESS = """
+import sys
+from spasm_advisor import Advisor
+from spasm_advisor.cli import main
+
+def broken(self, case):
+    raise RuntimeError("an invariant of the code broke\\non two lines")
+
+Advisor.assess = broken
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_exit_3_internal_error_one_line_without_traceback():
+    """A bug exits 3 with one line naming it and the --debug hint, never a traceback."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _BROKEN_ASSESS, "assess", "-", *MINI],
+        input="{}",
+        capture_output=True,
+        text=True,
+        cwd=DATA,
+        check=False,
+    )
+    assert proc.returncode == ExitCode.INTERNAL == 3
+    assert proc.stderr.strip().splitlines() == [
+        "spasm-advisor: internal error: RuntimeError: an invariant of the code broke\\non two lines"
+        " (run with --debug for details)"
+    ]
+
+
+def test_exit_3_internal_error_with_debug_shows_the_traceback():
+    """With --debug a bug shows its traceback and still exits 3."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _BROKEN_ASSESS, "--debug", "assess", "-", *MINI],
+        input="{}",
+        capture_output=True,
+        text=True,
+        cwd=DATA,
+        check=False,
+    )
+    assert proc.returncode == ExitCode.INTERNAL
+    assert "Traceback (most recent call last)" in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("spasm-advisor: internal error: RuntimeError:")
+
+
+def test_debug_keeps_the_exit_code_of_an_input_error():
+    """--debug adds the traceback of an input error but the exit code stays 2."""
+    out = run("--debug", "assess", "-", *MINI, stdin='{"numbess": true}')
+    assert out.returncode == ExitCode.USAGE
+    assert "Traceback (most recent call last)" in out.stderr
+    assert out.stderr.strip().splitlines()[-1].startswith("spasm-advisor: error: <stdin>: unknown fact 'numbess'")
+
+
+def test_version_is_the_distribution_version():
+    """--version and spasm_advisor.__version__ both give the installed distribution's version."""
+    from importlib.metadata import version
+
+    import spasm_advisor
+
+    assert spasm_advisor.__version__ == version("spasm-advisor")
+    assert run("--version").stdout.strip() == f"spasm-advisor {version('spasm-advisor')}"

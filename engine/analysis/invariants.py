@@ -22,13 +22,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from spasm_advisor._suggest import did_you_mean
-from spasm_advisor.errors import KnowledgeBaseError
+from spasm_advisor.errors import ConditionSyntaxError, KnowledgeBaseError
 from spasm_advisor.inference.assessment import Assessment
 from spasm_advisor.kb.conditions import (
     All,
     Any_,
     Comparison,
-    ConditionSyntaxError,
     FindingRef,
     Known,
     Name,

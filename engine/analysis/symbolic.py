@@ -25,15 +25,11 @@ from typing import Any
 
 import z3
 
-from spasm_advisor.errors import EngineError
+from spasm_advisor.errors import CircularDerivationError
 from spasm_advisor.kb.conditions import All, Any_, Comparison, Condition, FindingRef, Known, Literal_, Value
 from spasm_advisor.kb.model import TRIAGE_LEVELS, FactSpec, KnowledgeBase, RuleSpec
 
 __all__ = ["CircularDerivationError", "SymbolicKnowledgeBase", "fact_space_size", "threshold_classes"]
-
-
-class CircularDerivationError(EngineError):
-    """Findings derive each other in a circle, so completion is not exact."""
 
 
 def _op(op: str, left: Any, right: Any) -> Any:

@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from spasm_advisor._suggest import did_you_mean
-from spasm_advisor.errors import CaseError, CaseProblem, EngineError
+from spasm_advisor.errors import BatchError, CaseError, CaseProblem, CellError
 from spasm_advisor.io.case import Case
 from spasm_advisor.io.compact_json import CompactJSON
 from spasm_advisor.kb.model import TRIAGE_LEVELS, FactSpec, KnowledgeBase
@@ -80,14 +80,6 @@ CHUNK_SIZE = 100
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 # How a JSON Lines output record of ours starts: the line, then triage or error.
 _JSONL_RECORD = re.compile(rb'\{"line":(\d+),"(?:triage":"([a-z_]+)"|error")')
-
-
-class BatchError(EngineError):
-    """A batch cannot run: unreadable input, a bad CSV header, or an output ``resume`` cannot continue."""
-
-
-class CellError(ValueError):
-    """A CSV cell that is not a value of its column's fact (the message names the column)."""
 
 
 def format_for(path: str | None, default: str = "jsonl") -> str:

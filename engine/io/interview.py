@@ -59,7 +59,7 @@ from typing import Literal
 
 import yaml
 
-from spasm_advisor.errors import EngineError, brief
+from spasm_advisor.errors import AnswerError, brief
 from spasm_advisor.io.case import validate_case
 from spasm_advisor.kb.conditions import Comparison, FindingRef, Known, Literal_, Value, compare
 from spasm_advisor.kb.model import FactSpec, KnowledgeBase, RuleSpec
@@ -105,10 +105,6 @@ _UNKNOWN = {
 }
 _BACK = {"back", "b", "<"}
 _HELP = {"help", "h"}
-
-
-class AnswerError(EngineError, ValueError):
-    """An answer that does not fit the question; the message says what is expected."""
 
 
 # --- question order ------------------------------------------------------------

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from spasm_advisor.errors import CaseError, CaseProblem, KnowledgeBaseError
+from spasm_advisor.errors import CaseError, CaseProblem, JSONContentError, KnowledgeBaseError
 from spasm_advisor.kb.yamlfile import load_yaml_text
 
 __all__ = [
@@ -36,17 +36,13 @@ MAX_CASE_DEPTH = 32
 _MAX_DIGITS = 100
 
 
-class _JSONError(ValueError):
-    """A JSON document that parses but is not acceptable (duplicate key, NaN, huge number)."""
-
-
 def _reject_constant(name: str) -> Any:
-    raise _JSONError(f"{name} is not a valid value")
+    raise JSONContentError(f"{name} is not a valid value")
 
 
 def _parse_int(text: str) -> int:
     if len(text.lstrip("-")) > _MAX_DIGITS:
-        raise _JSONError(f"a number with {len(text.lstrip('-')):,} digits is too long")
+        raise JSONContentError(f"a number with {len(text.lstrip('-')):,} digits is too long")
     return int(text)
 
 
@@ -55,7 +51,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     for key, value in pairs:
         if key in result:
             shown = key if len(key) <= 60 else key[:57] + "..."
-            raise _JSONError(f"duplicate key '{shown}'")
+            raise JSONContentError(f"duplicate key '{shown}'")
         result[key] = value
     return result
 
@@ -92,7 +88,7 @@ def parse_case_text(data: bytes, source: str) -> object:
             return json.loads(
                 text, parse_constant=_reject_constant, parse_int=_parse_int, object_pairs_hook=_unique_keys
             )
-        except _JSONError as exc:
+        except JSONContentError as exc:
             raise _fail(source, f"invalid JSON: {exc}") from exc
         except json.JSONDecodeError as exc:
             json_error = _fail(f"{source}:{exc.lineno}", f"invalid JSON: {exc.msg}")

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
+from spasm_advisor.errors import ConditionSyntaxError
+
 __all__ = [
     "All",
     "Any_",
@@ -42,10 +44,6 @@ _ATOM = re.compile(
     r"^\s*(?P<name>[a-z][a-z0-9_]*)\s*"
     r"(?:(?P<op>==|!=|<=|>=|<|>)\s*(?P<value>[A-Za-z0-9_+-]+)|is\s+(?P<known>known|unknown))?\s*$"
 )
-
-
-class ConditionSyntaxError(ValueError):
-    """A condition does not follow the grammar (the loader adds file and line)."""
 
 
 @dataclass(frozen=True, slots=True)

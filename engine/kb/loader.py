@@ -25,13 +25,12 @@ from types import MappingProxyType
 from typing import Any
 
 from spasm_advisor._suggest import did_you_mean
-from spasm_advisor.errors import KnowledgeBaseError, brief
+from spasm_advisor.errors import ConditionSyntaxError, KnowledgeBaseError, brief
 from spasm_advisor.kb.conditions import (
     All,
     Any_,
     Comparison,
     Condition,
-    ConditionSyntaxError,
     FindingRef,
     Known,
     Name,
