@@ -282,6 +282,25 @@ def _cmd_rules_report(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def _cmd_rules_safety_case(args: argparse.Namespace) -> int:
+    """The hazard -> control -> proof/test matrix; exit 1 when a link is broken."""
+    advisor = _load_advisor(args)
+    _require_audit_extra()
+    from spasm_advisor.analysis.safety_case import build_safety_case
+    from spasm_advisor.analysis.verify import verify
+    from spasm_advisor.render.safety_case import render_safety_case_markdown, render_safety_case_text
+
+    case = build_safety_case(advisor, {r.id: r.status for r in verify(advisor).invariants})
+    fmt = "json" if args.json else (args.format or "text")
+    if fmt == "json":
+        _print_json(case.to_dict())
+    elif fmt == "md":
+        sys.stdout.write(render_safety_case_markdown(case))
+    else:
+        sys.stdout.write(render_safety_case_text(case))
+    return ExitCode.OK if case.ok else ExitCode.FINDINGS
+
+
 def _cmd_rules_diff(args: argparse.Namespace) -> int:
     _require_audit_extra()
     from spasm_advisor import Advisor
@@ -561,6 +580,17 @@ COMMANDS: Mapping[str, Command | Group] = {
                 (
                     arg("-o", "--output", metavar="FILE", required=True, help="where to write the report"),
                     arg("--format", choices=["html", "md"], default="html", help="report format"),
+                    *KB_OPTIONS,
+                ),
+            ),
+            "safety-case": Command(
+                _cmd_rules_safety_case,
+                "the hazard log traced to its controls, proofs and tests, with the residual risk",
+                (
+                    one_of(
+                        _json_option("print the safety case as JSON"),
+                        arg("--format", choices=["text", "json", "md"], default=None, help="output format"),
+                    ),
                     *KB_OPTIONS,
                 ),
             ),

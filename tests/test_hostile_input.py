@@ -569,6 +569,7 @@ BUNDLED = {
         "knowledge/facts.yaml",
         "knowledge/recommendations.yaml",
         "knowledge/sources.yaml",
+        "knowledge/hazards.yaml",
         *sorted(f"rules/{p.name}" for p in (REPO / "rules").glob("*.yaml")),
     ]
 }
@@ -643,6 +644,8 @@ def _kb_edit(draw):
 def _kb_copy(tmp_path_factory):
     """A private copy of the bundled knowledge base to edit."""
     root = tmp_path_factory.mktemp("bundled")
+    # What the edits do not touch: the hazard log, the invariants and the cases it names.
+    shutil.copytree(REPO / "knowledge", root / "knowledge")
     for name, text in BUNDLED.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text, encoding="utf-8")

@@ -29,6 +29,7 @@ def write_kb(root: Path) -> tuple[Path, Path]:
         cat = "referral" if rec == "referral" else "relief"
         recs.append(f"  - {{id: {rec}, category: {cat}, title: {rec}, advice: a, evidence: [], sources: [src]}}")
     (knowledge / "recommendations.yaml").write_text("\n".join(recs) + "\n")
+    (knowledge / "hazards.yaml").write_text("version: 1\nhazards: []\n")
     lines = ["version: 1", "rules:"]
     flags = ", ".join(f"flag_{i}" for i in range(6))
     lines.append(

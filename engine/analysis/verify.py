@@ -24,6 +24,7 @@ check                       severity  meaning
 ``unused_finding``          warning   a derived finding no rule or invariant reads
 ``gap``                     warning   some case gets no recommendation at all
 ``unverified_production``   warning   a production rule citing only unverified sources
+``hazard_*``                error     the hazard log: see :mod:`spasm_advisor.analysis.safety_case`
 ==========================  ========  =============================================
 
 Recommend and withhold of the same id under overlapping conditions are not a
@@ -42,6 +43,7 @@ from typing import Any
 import z3
 
 from spasm_advisor.analysis.invariants import Invariant, Outcome, holds, load_invariants
+from spasm_advisor.analysis.safety_case import build_safety_case
 from spasm_advisor.analysis.symbolic import (
     CircularDerivationError,
     FactVariables,
@@ -486,6 +488,9 @@ def verify(advisor: Advisor) -> VerificationReport:
                             inv.id, inv.title, inv.describe(), "violated", example, confirmed, f"{inv.path}:{inv.line}"
                         )
                     )
+            # The hazard log: its controls against these proofs, its tests against the engine.
+            safety = build_safety_case(advisor, {r.id: r.status for r in results})
+            anomalies += [Anomaly(f.check, f.severity, f.message, f.rules, f.locations) for f in safety.findings]
     cases, classes = fact_space_size(kb)
     order = {"error": 0, "warning": 1}
     anomalies.sort(key=lambda a: (order[a.severity], a.check, a.rules))

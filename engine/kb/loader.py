@@ -39,6 +39,7 @@ from spasm_advisor.kb.conditions import (
     parse_condition,
     to_dnf,
 )
+from spasm_advisor.kb.hazards import parse_hazard_log
 from spasm_advisor.kb.model import (
     CATEGORIES,
     EVIDENCE_LEVELS,
@@ -81,7 +82,8 @@ def _kind(value: object) -> str:
     return names.get(type(value), type(value).__name__)
 
 
-KNOWLEDGE_FILES = ("facts.yaml", "recommendations.yaml", "sources.yaml")
+# Each is required: a knowledge base without its hazard log fails to load.
+KNOWLEDGE_FILES = ("facts.yaml", "recommendations.yaml", "sources.yaml", "hazards.yaml")
 
 
 class _Doc:
@@ -728,6 +730,17 @@ def load_knowledge_base(
     catalogue = _load_catalogue(docs["recommendations.yaml"], sources)
     rules = _load_rule_files(rule_docs, facts, catalogue, sources)
     findings = frozenset(name for rule in rules for name in rule.derives)
+    hazard_doc = docs["hazards.yaml"]
+    hazards = parse_hazard_log(
+        hazard_doc.data,
+        hazard_doc.name,
+        rules={r.id: r for r in rules},
+        recommendations=catalogue,
+        sources=sources,
+        invariants=invariants[0].data if invariants else None,  # type: ignore[attr-defined]
+        cases_folder=knowledge_root / "cases",
+        cases_label=f"{knowledge_name}/cases",
+    )
     version = str(docs["facts.yaml"].data.get("release", "0"))
     return KnowledgeBase(
         facts=MappingProxyType(facts),
@@ -741,4 +754,5 @@ def load_knowledge_base(
         rules_location=rules_name,
         knowledge_location=knowledge_name,
         rule_index=MappingProxyType({r.id: r for r in rules}),
+        hazards=hazards,
     )

@@ -8,6 +8,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from spasm_advisor.kb.conditions import Condition, Literal_
+from spasm_advisor.kb.hazards import HazardLog
 
 __all__ = [
     "CATEGORIES",
@@ -181,11 +182,12 @@ class RuleSpec:
 
 @dataclass(frozen=True, slots=True)
 class KnowledgeBase:
-    """A whole, validated knowledge base: vocabulary, catalogue, sources and rules.
+    """A whole, validated knowledge base: vocabulary, catalogue, sources, rules and hazard log.
 
     ``rules`` are in firing-priority order (stratum, then id). ``digest`` is a
     SHA-256 over the content of every file, so two results with the same
-    digest came from the same knowledge.
+    digest came from the same knowledge. ``hazards`` is the clinical hazard
+    log (:mod:`spasm_advisor.kb.hazards`), its references already checked.
     """
 
     facts: Mapping[str, FactSpec]
@@ -199,6 +201,7 @@ class KnowledgeBase:
     rules_location: str = ""
     knowledge_location: str = ""
     rule_index: Mapping[str, RuleSpec] = field(default_factory=lambda: MappingProxyType({}))
+    hazards: HazardLog = field(default_factory=HazardLog)
 
     def red_flags(self) -> tuple[str, ...]:
         """Ids of the red-flag facts, in vocabulary order."""

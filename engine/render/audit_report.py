@@ -30,12 +30,14 @@ from typing import Any
 from spasm_advisor import __version__
 from spasm_advisor.analysis.clinical_cases import ClinicalCase, check_case
 from spasm_advisor.analysis.invariants import load_invariants
+from spasm_advisor.analysis.safety_case import SafetyCase, build_safety_case
 from spasm_advisor.errors import CaseError
 from spasm_advisor.inference.advisor import Advisor
 from spasm_advisor.inference.assessment import NOTICE
 from spasm_advisor.kb.conditions import All, Any_, Comparison, Condition, FindingRef, Known, Not, render, render_value
 from spasm_advisor.kb.model import CATEGORIES, TRIAGE_LEVELS, KnowledgeBase, Provenance, RuleSpec
 from spasm_advisor.render.graph_svg import DependencyGraph, anchor, dependency_graph, render_mermaid, render_svg
+from spasm_advisor.render.safety_case import safety_case_html, safety_case_markdown
 
 __all__ = [
     "ActionAudit",
@@ -336,6 +338,7 @@ class AuditData:
     cases: tuple[CaseAudit, ...]
     verification: VerificationAudit
     graph: DependencyGraph
+    safety: SafetyCase | None = None
 
     @property
     def rule_files(self) -> dict[str, tuple[RuleAudit, ...]]:
@@ -548,6 +551,7 @@ def build_audit(advisor: Advisor, cases: Iterable[ClinicalCase]) -> AuditData:
         for s in kb.sources.values()
     )
 
+    verification = _verification(advisor)
     return AuditData(
         kb_version=kb.version,
         kb_digest=kb.digest,
@@ -562,9 +566,16 @@ def build_audit(advisor: Advisor, cases: Iterable[ClinicalCase]) -> AuditData:
         catalogue=tuple(catalogue),
         sources=sources,
         cases=case_audits,
-        verification=_verification(advisor),
+        verification=verification,
         graph=dependency_graph(kb),
+        safety=_safety_case(advisor, verification),
     )
+
+
+def _safety_case(advisor: Advisor, verification: VerificationAudit) -> SafetyCase:
+    """The Clinical safety section: the hazard log against the proofs of this report."""
+    proofs = {i.id: i.status for i in verification.invariants} if verification.available else None
+    return build_safety_case(advisor, proofs)
 
 
 # ==========================================================================
@@ -1039,6 +1050,7 @@ _SECTIONS = (
     ("graph", "Dependency graph"),
     ("invariants", "Invariants"),
     ("anomalies", "Anomalies"),
+    ("safety", "Clinical safety"),
     ("rules", "Rules"),
     ("unexercised", "Rules no case exercises"),
     ("cases", "Clinical cases"),
@@ -1046,6 +1058,13 @@ _SECTIONS = (
     ("vocabulary", "Facts, findings, triage"),
     ("sources", "Sources"),
 )
+
+
+def _clinical_safety_html(audit: AuditData) -> str:
+    """The Clinical safety section: the hazard log traced to controls, proofs and tests."""
+    if audit.safety is None:
+        return '<p class="muted">No safety case was built for this report.</p>'
+    return safety_case_html(audit.safety)
 
 
 def render_html(audit: AuditData) -> str:
@@ -1105,6 +1124,7 @@ def render_html(audit: AuditData) -> str:
         "catalogue": f"<h3>Where sources disagree</h3>{conflicts}" + "".join(catalogue),
         "vocabulary": _vocabulary_html(audit),
         "sources": _sources_html(audit),
+        "safety": _clinical_safety_html(audit),
     }
     toc = "".join(f'<a href="#{key}">{_e(name)}</a>' for key, name in _SECTIONS)
     body = "".join(f'<section id="{key}"><h2>{_e(name)}</h2>{sections[key]}</section>' for key, name in _SECTIONS)
@@ -1209,6 +1229,13 @@ def _md_rule(rule: RuleAudit) -> list[str]:
     return lines
 
 
+def _clinical_safety_markdown(audit: AuditData) -> list[str]:
+    """The Clinical safety section in Markdown (its subsections one level down)."""
+    if audit.safety is None:
+        return ["## Clinical safety", "", "No safety case was built for this report.", ""]
+    return ["## Clinical safety", "", *safety_case_markdown(audit.safety, 3)]
+
+
 def render_markdown(audit: AuditData) -> str:
     """The audit as Markdown: tables and lists, the graph as a Mermaid ``flowchart LR`` block."""
     v = audit.verification
@@ -1303,7 +1330,7 @@ def render_markdown(audit: AuditData) -> str:
         )
     else:
         out += ["No anomalies.", ""]
-
+    out += _clinical_safety_markdown(audit)
     out += ["## Rules", ""]
     for path, rules in audit.rule_files.items():
         out += [f"### {_md(path)} ({len(rules)} rules)", ""]

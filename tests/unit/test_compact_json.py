@@ -56,6 +56,7 @@ def test_non_ascii_text_is_written_as_is(tmp_path):
         'version: 1\nrecommendations:\n  - {id: rest, category: relief, title: "Rést \\\\ \\"now\\"", advice: "Ça va\\n",'
         " evidence: [{source: src, level: weak}], sources: [src]}\n"
     )
+    (knowledge / "hazards.yaml").write_text("version: 1\nhazards: []\n")
     (rules / "r.yaml").write_text(
         'version: 1\nrules:\n  - {id: r1, title: "Flag → rest", when: {all: [flag, age > 3]}, then: [{recommend: rest}],'
         ' because: "é\\ttab", sources: [src]}\n'
