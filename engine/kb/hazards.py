@@ -403,15 +403,20 @@ class _Reader:
 
     def hazard(self, node: Mapping[str, Any]) -> Hazard:
         raw_id = node.get("id")
-        if not isinstance(raw_id, str) or not raw_id.replace("_", "a").isalnum() or raw_id != raw_id.lower():
+        if (
+            not isinstance(raw_id, str)
+            or not raw_id.replace("_", "a").isalnum()
+            or not raw_id[:1].isalpha()
+            or raw_id != raw_id.lower()
+        ):
             raise self.error(f"'id' must be a snake_case identifier, got {brief(raw_id)}", self.key_line(node, "id"))
         ident = raw_id
         self.keys(node, _HAZARD_KEYS, ["gaps"], "a hazard", ident)
         initial = self.risk(node, "initial", ident)
         residual = self.risk(node, "residual", ident)
-        if SEVERITIES.index(residual.severity) > SEVERITIES.index(initial.severity) or LIKELIHOODS.index(
-            residual.likelihood
-        ) > LIKELIHOODS.index(initial.likelihood):
+        more_severe = SEVERITIES.index(residual.severity) > SEVERITIES.index(initial.severity)
+        more_likely = LIKELIHOODS.index(residual.likelihood) > LIKELIHOODS.index(initial.likelihood)
+        if more_severe or more_likely:
             raise self.error(
                 f"the residual risk ({residual.severity} x {residual.likelihood}) is above the initial risk "
                 f"({initial.severity} x {initial.likelihood}): controls never raise a risk; re-assess the initial risk",
