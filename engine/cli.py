@@ -583,6 +583,15 @@ COMMANDS: Mapping[str, Command | Group] = {
                     *KB_OPTIONS,
                 ),
             ),
+            "diff": Command(
+                _cmd_rules_diff,
+                "what changes between two knowledge bases, for every case",
+                (
+                    arg("old", metavar="OLD_DIR", help="folder holding rules/ and knowledge/ of the old version"),
+                    arg("new", metavar="NEW_DIR", help="folder holding rules/ and knowledge/ of the new version"),
+                    _json_option("print the diff as JSON"),
+                ),
+            ),
             "safety-case": Command(
                 _cmd_rules_safety_case,
                 "the hazard log traced to its controls, proofs and tests, with the residual risk",
@@ -592,15 +601,6 @@ COMMANDS: Mapping[str, Command | Group] = {
                         arg("--format", choices=["text", "json", "md"], default=None, help="output format"),
                     ),
                     *KB_OPTIONS,
-                ),
-            ),
-            "diff": Command(
-                _cmd_rules_diff,
-                "what changes between two knowledge bases, for every case",
-                (
-                    arg("old", metavar="OLD_DIR", help="folder holding rules/ and knowledge/ of the old version"),
-                    arg("new", metavar="NEW_DIR", help="folder holding rules/ and knowledge/ of the new version"),
-                    _json_option("print the diff as JSON"),
                 ),
             ),
         },

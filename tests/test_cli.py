@@ -168,7 +168,7 @@ def test_exit_1_findings(tmp_path):
     [
         (("assess",), None, "the following arguments are required: CASE"),
         (("no-such-command",), None, "invalid choice: 'no-such-command'"),
-        (("rules",), None, "rules needs a subcommand: list, show, verify, report or diff"),
+        (("rules",), None, "rules needs a subcommand: list, show, verify, report, diff or safety-case"),
         (("assess", "-", *MINI), '{"numbess": true}', "unknown fact 'numbess'"),
         (("rules", "show", "no_such_rule", *MINI), None, "no_such_rule"),
     ],
