@@ -11,9 +11,11 @@ threshold), then runs, against each mutant:
   invariant in knowledge/invariants.yaml) on a fixed, seeded sample of cases
   drawn like ``spasm_advisor.testing.cases``.
 
-A mutant is killed when any check fails. A mutant that survives is compared
-with the original by ``rules diff`` over every possible case: if no case at
-all is assessed differently it is equivalent and left out of the score;
+A mutant is killed when any check fails, or when the hazard log
+(knowledge/hazards.yaml) names what it removed, so it no longer loads. A
+mutant that survives is compared with the original by ``rules diff`` over
+every possible case: if no case at all is assessed differently it is
+equivalent and left out of the score;
 otherwise the script prints one case that tells them apart, so it can be
 killed by a new clinical case or explained. Usage::
 
@@ -184,6 +186,10 @@ def evaluate(job: tuple[str, dict[str, Any], list[dict[str, Any]]]) -> tuple[str
         try:
             advisor = Advisor.from_paths(rules_dir, REPO / "knowledge")
         except KnowledgeBaseError as exc:
+            # The hazard log names the rule or withhold the mutant removed: the
+            # mutant cannot load, so the safety case has caught it.
+            if exc.path is not None and exc.path.endswith("hazards.yaml"):
+                return description, "killed_by_hazard_log", str(exc)
             return description, "invalid", str(exc)
         original = Advisor.from_paths(REPO / "rules", REPO / "knowledge").knowledge_base
         for case in load_clinical_cases(REPO / "knowledge" / "cases"):
@@ -236,12 +242,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"[{n}/{len(jobs)}] {verdict:21} {description}" + (f"  ({detail[:120]})" if detail else ""), flush=True
             )
     valid = len(jobs) - counts.get("invalid", 0) - counts.get("equivalent", 0)
-    killed = counts.get("killed_by_cases", 0) + counts.get("killed_by_properties", 0)
+    killed = sum(counts.get(k, 0) for k in ("killed_by_hazard_log", "killed_by_cases", "killed_by_properties"))
     print()
     print(
         f"mutants: {len(jobs)} ({counts.get('invalid', 0)} rejected by the loader, "
         f"{counts.get('equivalent', 0)} equivalent: no case at all is assessed differently; {valid} counted)"
     )
+    print(f"killed by the hazard log: {counts.get('killed_by_hazard_log', 0)} (the base no longer loads)")
     print(f"killed by clinical cases: {counts.get('killed_by_cases', 0)}")
     print(f"killed by properties:     {counts.get('killed_by_properties', 0)}")
     print(f"survived:                 {len(survivors)}")
