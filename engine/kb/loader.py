@@ -742,7 +742,7 @@ def load_knowledge_base(
         cases_label=f"{knowledge_name}/cases",
     )
     version = str(docs["facts.yaml"].data.get("release", "0"))
-    return KnowledgeBase(
+    kb = KnowledgeBase(
         facts=MappingProxyType(facts),
         recommendations=MappingProxyType(catalogue),
         sources=MappingProxyType(sources),
@@ -756,3 +756,13 @@ def load_knowledge_base(
         rule_index=MappingProxyType({r.id: r for r in rules}),
         hazards=hazards,
     )
+    _check_invariants(kb)
+    return kb
+
+
+def _check_invariants(kb: KnowledgeBase) -> None:
+    """Read the invariants now, so a rule change that removes a finding or item one names fails the load."""
+    # Imported here: the invariant language lives with the analysis that proves it, which imports the engine.
+    from spasm_advisor.analysis.invariants import load_invariants
+
+    load_invariants(kb)

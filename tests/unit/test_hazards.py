@@ -267,3 +267,22 @@ def test_deleting_a_rule_the_log_names_fails_the_load(kb_dir):
     rules.write_text(text[:start] + text[end:])
     with pytest.raises(KnowledgeBaseError, match="unknown rule 'refer'"):
         _load(kb_dir)
+
+
+def test_deleting_the_rule_behind_an_invariant_fails_the_load(kb_dir):
+    """An invariant reading a finding that no rule derives any more stops the load, not only rules verify."""
+    rules = kb_dir / "rules" / "main.yaml"
+    rules.write_text(
+        rules.read_text()
+        + "  - id: label_numbness\n    title: Label\n    when: numbness\n    then:\n      - derive: numb\n"
+        "    because: A label.\n    sources: [test_source]\n"
+    )
+    with (kb_dir / "knowledge" / "invariants.yaml").open("a") as handle:
+        handle.write('  - id: numb_refers\n    title: Numb refers\n    given: numb\n    require: "triage >= urgent"\n')
+    assert _load(kb_dir).rule_index["label_numbness"]
+    text = rules.read_text()
+    rules.write_text(text[: text.index("  - id: label_numbness\n")])
+    with pytest.raises(
+        KnowledgeBaseError, match=r"invariants\.yaml:\d+: invariant 'numb_refers': unknown fact or finding 'numb'"
+    ):
+        _load(kb_dir)
