@@ -24,7 +24,8 @@ check                       severity  meaning
 ``unused_finding``          warning   a derived finding no rule or invariant reads
 ``gap``                     warning   some case gets no recommendation at all
 ``unverified_production``   warning   a production rule citing only unverified sources
-``hazard_*``                error     the hazard log: see :mod:`spasm_advisor.analysis.safety_case`
+``hazard_*``                either    the hazard log: broken links are errors, open
+                                      hazards warnings (:mod:`~spasm_advisor.analysis.safety_case`)
 ==========================  ========  =============================================
 
 Recommend and withhold of the same id under overlapping conditions are not a
