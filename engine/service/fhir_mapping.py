@@ -356,7 +356,7 @@ def parse_resource(data: object, where: str) -> Any:
         raise FhirResourceError(f"{where}.resourceType", "missing", "a FHIR resource type such as 'Patient'")
     try:
         model = get_fhir_model_class(kind)
-    except KeyError:
+    except (KeyError, ValueError):
         raise FhirResourceError(
             f"{where}.resourceType", f"unknown resource type {brief(kind)}", "a FHIR R4 resource type"
         ) from None
