@@ -347,7 +347,12 @@ def order_cards(
     for order in orders:
         withheld = [w for w in assessment.withheld if w.id in order.recommendations]
         links = _links(explain_url, order.recommendations[0], "Why: the derivation for this patient")
-        common = {"item": order.recommendations[0], "links": links, "digest": assessment.kb_digest, "new_uuid": new_uuid}
+        common: dict[str, Any] = {
+            "item": order.recommendations[0],
+            "links": links,
+            "digest": assessment.kb_digest,
+            "new_uuid": new_uuid,
+        }
         if withheld:
             reasons = list(dict.fromkeys(w.reason for w in withheld))
             detail = [f"**{order.kind} ordered:** {order.name} (`{order.reference}`)."]

@@ -27,6 +27,7 @@ import base64
 import datetime
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -180,6 +181,11 @@ def _explain_url(base: str) -> Callable[[dict[str, Any]], Callable[[str | None],
     return for_case
 
 
+def _json(data: object) -> Response:
+    """Plain data as a JSON response (already JSON-ready: no framework re-encoding)."""
+    return Response(json.dumps(data, ensure_ascii=False, separators=(",", ":")), media_type="application/json")
+
+
 def _feedback_entries(body: object) -> list[FeedbackEntry]:
     def bad(field: str, message: str, expected: str) -> ApiError:
         return problem(422, "Invalid feedback", field, message, expected)
@@ -204,7 +210,7 @@ def _feedback_entries(body: object) -> list[FeedbackEntry]:
             raise bad(f"{where}.outcomeTimestamp", f"got {brief(stamp)}", "an ISO 8601 UTC time") from None
         accepted = item.get("acceptedSuggestions", [])
         if outcome == "accepted" and (not isinstance(accepted, list) or not accepted):
-            raise bad(f"{where}.acceptedSuggestions", "missing", "the accepted suggestions ([{\"id\": uuid}])")
+            raise bad(f"{where}.acceptedSuggestions", "missing", 'the accepted suggestions ([{"id": uuid}])')
         ids = []
         for j, suggestion in enumerate(accepted if isinstance(accepted, list) else []):
             if not isinstance(suggestion, dict) or not isinstance(suggestion.get("id"), str):
@@ -287,9 +293,17 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 404:
-            error = problem(404, "Not Found", "path", f"no resource at {brief(request.url.path)}", "a path listed in /docs")
+            error = problem(
+                404, "Not Found", "path", f"no resource at {brief(request.url.path)}", "a path listed in /docs"
+            )
         elif exc.status_code == 405:
-            error = problem(405, "Method Not Allowed", "method", f"{request.method} is not allowed here", "GET or POST as listed in /docs")
+            error = problem(
+                405,
+                "Method Not Allowed",
+                "method",
+                f"{request.method} is not allowed here",
+                "GET or POST as listed in /docs",
+            )
         else:
             error = problem(exc.status_code, "HTTP error", "request", str(exc.detail), "a request listed in /docs")
         return JSONResponse(error.body(), status_code=error.status, headers=dict(exc.headers or {}))
@@ -307,7 +321,10 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
                 state.jwt.check(request.headers.get("authorization"), request.url.path)
             except ApiError as exc:
                 return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+        started = time.perf_counter()
         response = await call_next(request)
+        # Server-Timing: the time spent in the application, for clients and load tests to read.
+        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.3f}"
         response.headers["X-Content-Type-Options"] = "nosniff"
         if response.headers.get("content-type", "").startswith("text/html"):
             response.headers.setdefault("Content-Security-Policy", _CSP)
@@ -331,9 +348,11 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         "/cds-services/{service_id}",
         tags=["CDS Hooks"],
         summary="Call a CDS service (patient-view or order-select)",
-        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}},
+        openapi_extra={
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
+        },
     )
-    async def call_service(service_id: str, request: Request) -> dict[str, Any]:
+    async def call_service(service_id: str, request: Request) -> Response:
         service = _service(service_id)
         body = check_request(service, await _read_json(request, limit))
         try:
@@ -353,13 +372,15 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         except FhirResourceError as exc:
             raise problem(422, "Invalid FHIR resource", exc.field, str(exc), exc.expected) from None
         state.feedback.record_cards(service.id, body["hookInstance"], result.cards, kb.digest)
-        return result.response
+        return _json(result.response)
 
     @app.post(
         "/cds-services/{service_id}/feedback",
         tags=["CDS Hooks"],
         summary="Feedback on cards (accepted or overridden)",
-        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}},
+        openapi_extra={
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
+        },
     )
     async def feedback(service_id: str, request: Request) -> dict[str, Any]:
         service = _service(service_id)
@@ -373,11 +394,13 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         "/assess",
         tags=["JSON API"],
         summary="Assess a case (or the interview's QuestionnaireResponse); the output contract",
-        openapi_extra=_body_doc("#/components/schemas/Case", "A case: fact names to values; or a QuestionnaireResponse"),
+        openapi_extra=_body_doc(
+            "#/components/schemas/Case", "A case: fact names to values; or a QuestionnaireResponse"
+        ),
     )
-    async def assess(request: Request) -> dict[str, Any]:
+    async def assess(request: Request) -> Response:
         case = _case_from(state, await _read_json(request, limit))
-        return state.advisor.assess(case).to_dict()
+        return _json(state.advisor.assess(case).to_dict())
 
     @app.post(
         "/explain",
@@ -418,7 +441,11 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         rec = body.get("recommendation")
         if rec not in kb.recommendations:
             raise problem(
-                422, "Invalid request", "recommendation", f"unknown recommendation {brief(rec)}", "an id from GET /catalogue"
+                422,
+                "Invalid request",
+                "recommendation",
+                f"unknown recommendation {brief(rec)}",
+                "an id from GET /catalogue",
             )
         if "case" not in body:
             raise problem(422, "Invalid request", "case", "missing", "a case (fact names to values)")
@@ -437,7 +464,9 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     async def catalogue() -> list[dict[str, str]]:
         return [{"id": r.id, "category": r.category, "title": r.title} for r in kb.recommendations.values()]
 
-    @app.get(f"/fhir/Questionnaire/{QUESTIONNAIRE_ID}", tags=["FHIR"], summary="The interview as a FHIR R4 Questionnaire")
+    @app.get(
+        f"/fhir/Questionnaire/{QUESTIONNAIRE_ID}", tags=["FHIR"], summary="The interview as a FHIR R4 Questionnaire"
+    )
     async def questionnaire() -> Response:
         return Response(json.dumps(state.questionnaire, ensure_ascii=False), media_type="application/fhir+json")
 

@@ -80,7 +80,9 @@ def _prefetch_templates(mapping: FhirMapping) -> dict[str, str]:
         "medicationRequests": f"MedicationRequest?patient={patient}&status=active",
         "allergies": f"AllergyIntolerance?patient={patient}",
         "observations": f"Observation?patient={patient}&code={loinc}&_sort=-date&_count=20",
-        "interview": f"QuestionnaireResponse?patient={patient}&questionnaire={QUESTIONNAIRE_URL}&_sort=-authored&_count=1",
+        "interview": (
+            f"QuestionnaireResponse?patient={patient}&questionnaire={QUESTIONNAIRE_URL}&_sort=-authored&_count=1"
+        ),
     }
 
 
@@ -158,9 +160,13 @@ def check_request(service: ServiceDef, body: object) -> dict[str, Any]:
     if service.hook == "order-select":
         selections = context.get("selections")
         if not isinstance(selections, list) or not all(isinstance(s, str) for s in selections):
-            raise _bad("context.selections", f"got {brief(selections)}", "a list of references such as 'MedicationRequest/1'")
+            raise _bad(
+                "context.selections", f"got {brief(selections)}", "a list of references such as 'MedicationRequest/1'"
+            )
         if not isinstance(context.get("draftOrders"), dict):
-            raise _bad("context.draftOrders", f"got {brief(context.get('draftOrders'))}", "a FHIR Bundle of draft orders")
+            raise _bad(
+                "context.draftOrders", f"got {brief(context.get('draftOrders'))}", "a FHIR Bundle of draft orders"
+            )
     server = body.get("fhirServer")
     if server is not None and (not isinstance(server, str) or urlsplit(server).scheme not in ("http", "https")):
         raise _bad("fhirServer", f"got {brief(server)}", "the base URL of the FHIR server")
@@ -246,9 +252,7 @@ async def _fetch(client: Any, server: str, query: str, token: str | None) -> Any
     return {**first, "entry": entries, "link": []}
 
 
-async def gather(
-    service: ServiceDef, body: Mapping[str, Any], *, fetcher: Any | None, timeout: float
-) -> Gathered:
+async def gather(service: ServiceDef, body: Mapping[str, Any], *, fetcher: Any | None, timeout: float) -> Gathered:
     """Parse the prefetched resources and fetch the missing ones when the client allows it.
 
     Raises:
@@ -372,11 +376,17 @@ def build_case(
         raise ApiError(
             422,
             "Invalid case",
-            [{"field": p.field, "message": p.message, "expected": "a value the fact vocabulary allows"} for p in exc.problems],
+            [
+                {"field": p.field, "message": p.message, "expected": "a value the fact vocabulary allows"}
+                for p in exc.problems
+            ],
         ) from None
     about = {
         "evidence": [e.to_dict() for e in chart.evidence]
-        + [{"fact": k, "value": v, "resource": "QuestionnaireResponse", "detail": "interview answer"} for k, v in answered.items()],
+        + [
+            {"fact": k, "value": v, "resource": "QuestionnaireResponse", "detail": "interview answer"}
+            for k, v in answered.items()
+        ],
         "notes": notes,
         "unavailable": list(gathered.unavailable),
     }
@@ -393,7 +403,11 @@ def _orders(mapping: FhirMapping, body: Mapping[str, Any]) -> list[DraftOrder]:
     for i, reference in enumerate(context["selections"]):
         resource = by_reference.get(reference)
         if resource is None:
-            raise _bad(f"context.selections[{i}]", f"{brief(reference)} is not in draftOrders", "a reference to an entry of draftOrders")
+            raise _bad(
+                f"context.selections[{i}]",
+                f"{brief(reference)} is not in draftOrders",
+                "a reference to an entry of draftOrders",
+            )
         kind = resource.get_resource_type()
         codings = resource_codings(resource, by_reference)
         for rule in mapping.orders:

@@ -53,7 +53,9 @@ class ServiceConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServiceConfig:
-        """Settings from ``SPASM_ADVISOR_RULES``, ``_KNOWLEDGE``, ``_FEEDBACK_DB``, ``_MAX_BODY``,
+        """Settings from ``SPASM_ADVISOR_*`` environment variables.
+
+        ``RULES``, ``KNOWLEDGE``, ``FEEDBACK_DB``, ``MAX_BODY``,
         ``_PUBLIC_URL``, ``_CORS_ORIGINS``, ``_JWT_JWKS``, ``_JWT_ISSUERS`` (both comma-separated),
         ``_JWT_AUDIENCE`` and ``_TODAY`` (a fixed date for ages and durations, for replaying a case).
 

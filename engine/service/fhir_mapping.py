@@ -157,7 +157,8 @@ class FhirMapping:
 
     def facts_read(self) -> tuple[str, ...]:
         """Every fact the table can set, in table order."""
-        names = [r.fact for r in (*self.conditions, *self.medications, *self.allergies, *self.observations)]
+        names = [r.fact for r in (*self.conditions, *self.medications, *self.allergies)]
+        names += [r.fact for r in self.observations]
         return tuple(dict.fromkeys(names))
 
 
@@ -294,7 +295,9 @@ class _Reader:
         return tuple(rules)
 
 
-def load_fhir_mapping(knowledge_dir: str | Path | Traversable, kb: KnowledgeBase, *, label: str | None = None) -> FhirMapping:
+def load_fhir_mapping(
+    knowledge_dir: str | Path | Traversable, kb: KnowledgeBase, *, label: str | None = None
+) -> FhirMapping:
     """Load and check ``fhir-mapping.yaml`` from a knowledge folder.
 
     Raises:
@@ -389,7 +392,9 @@ def _codings(concept: Any) -> list[tuple[str | None, str | None]]:
     return [(c.system, c.code) for c in concept.coding or ()]
 
 
-def resource_codings(resource: Any, by_reference: Mapping[str, Any] | None = None) -> list[tuple[str | None, str | None]]:
+def resource_codings(
+    resource: Any, by_reference: Mapping[str, Any] | None = None
+) -> list[tuple[str | None, str | None]]:
     """The (system, code) pairs that identify what a resource is about.
 
     Condition, ServiceRequest, AllergyIntolerance and Observation: ``code``.
@@ -440,8 +445,11 @@ class ChartReading:
     notes: list[str] = field(default_factory=list)
 
     def set(self, fact: str, value: Value, resource: str, detail: str) -> None:
-        """Record ``fact = value``: yes wins over no (a recorded risk is never cleared); for
-        numbers the first resource wins and a disagreeing one is noted."""
+        """Record ``fact = value``.
+
+        Yes wins over no (a recorded risk is never cleared); for numbers the
+        first resource wins and a disagreeing one is noted.
+        """
         old = self.facts.get(fact)
         if isinstance(value, bool):
             self.facts[fact] = old is True or value
@@ -501,8 +509,10 @@ def _coded(codings: Sequence[tuple[str | None, str | None]]) -> str:
 def read_chart(
     mapping: FhirMapping, kb: KnowledgeBase, resources: Iterable[Any], *, today: datetime.date
 ) -> ChartReading:
-    """Facts from parsed FHIR resources (Patient, Condition, MedicationStatement,
-    MedicationRequest, AllergyIntolerance, Observation; others are ignored).
+    """Facts from parsed FHIR resources.
+
+    Reads Patient, Condition, MedicationStatement, MedicationRequest,
+    AllergyIntolerance and Observation; other resources are ignored.
 
     ``today`` fixes ages, medication durations and how old an observation may be.
     """
@@ -571,23 +581,32 @@ def read_chart(
                     reading.notes.append(f"{obs_rule.fact}: {name} has no date, not used")
                     continue
                 if obs_rule.max_age_days is not None and (today - when).days > obs_rule.max_age_days:
-                    reading.notes.append(f"{obs_rule.fact}: {name} from {when} is older than {obs_rule.max_age_days} days")
+                    reading.notes.append(
+                        f"{obs_rule.fact}: {name} from {when} is older than {obs_rule.max_age_days} days"
+                    )
                     continue
                 previous = latest.get(obs_rule.fact)
                 if previous is None or when >= previous[0]:
                     latest[obs_rule.fact] = (when, resource)
     for fact, (when, resource) in latest.items():
-        rule = next(r for r in mapping.observations if r.fact == fact)
-        _observation_value(reading, kb, rule, resource, when)
+        row = next(r for r in mapping.observations if r.fact == fact)
+        _observation_value(reading, kb, row, resource, when)
     return reading
 
 
-def _observation_value(reading: ChartReading, kb: KnowledgeBase, rule: ObservationRule, resource: Any, when: object) -> None:
+def _observation_value(
+    reading: ChartReading, kb: KnowledgeBase, rule: ObservationRule, resource: Any, when: object
+) -> None:
     name = _name(resource)
     quantity = resource.valueQuantity
     if rule.integer:
         raw: object = resource.valueInteger
-        if raw is None and quantity is not None and quantity.value is not None and quantity.value == int(quantity.value):
+        if (
+            raw is None
+            and quantity is not None
+            and quantity.value is not None
+            and quantity.value == int(quantity.value)
+        ):
             raw = int(quantity.value)
         spec = kb.facts[rule.fact]
         if not isinstance(raw, int) or isinstance(raw, bool):
@@ -602,4 +621,6 @@ def _observation_value(reading: ChartReading, kb: KnowledgeBase, rule: Observati
         reading.notes.append(f"{rule.fact}: {name} has no value in {rule.unit}")
         return
     if rule.at_least is not None and float(quantity.value) >= rule.at_least:
-        reading.set(rule.fact, True, name, f"{rule.code.system}|{rule.code.code} = {quantity.value} {rule.unit} on {when}")
+        reading.set(
+            rule.fact, True, name, f"{rule.code.system}|{rule.code.code} = {quantity.value} {rule.unit} on {when}"
+        )

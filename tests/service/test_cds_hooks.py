@@ -52,7 +52,9 @@ def test_discovery_lists_both_services_per_the_spec(client):
     assert services[PATIENT_VIEW]["hook"] == "patient-view"
     assert services[ORDER_SELECT]["hook"] == "order-select"
     for service in services.values():
-        assert service["title"] and service["description"] and service["usageRequirements"]
+        assert service["title"]
+        assert service["description"]
+        assert service["usageRequirements"]
         assert service["prefetch"]["patient"] == "Patient/{{context.patientId}}"
         # every template uses only the context fields the hooks define as prefetch tokens
         for template in service["prefetch"].values():
@@ -79,7 +81,9 @@ def test_patient_view_reads_the_chart_by_the_mapping_table(client):
     assert "long_term_steroids" not in facts
     assert any(n.startswith("long_term_steroids:") for n in ext(data)["notes"])
     # interview answers, including explicit "no"
-    assert facts["duration_days"] == 4 and facts["saddle_anaesthesia"] is False and facts["posture"] == "poor"
+    assert facts["duration_days"] == 4
+    assert facts["saddle_anaesthesia"] is False
+    assert facts["posture"] == "poor"
     evidence = {e["fact"]: e for e in ext(data)["evidence"]}
     assert evidence["osteoporosis"]["resource"] == "Condition/c-osteo"
     assert "64859006" in evidence["osteoporosis"]["detail"]
@@ -103,7 +107,7 @@ def test_patient_view_cards_field_by_field(client):
         assert rec.id in card["links"][0]["url"] or "#case=" in card["links"][0]["url"]
         assert f"rule `{rec.explanation[0].rule}`" in card["detail"]
         assert card["indicator"] == ("warning" if rec.warnings else "info") or rec.category == "referral"
-        primary = kb.sources[[e["source"] for e in rec.evidence][0] if rec.evidence else rec.sources[0]]
+        primary = kb.sources[next(e["source"] for e in rec.evidence) if rec.evidence else rec.sources[0]]
         assert card["source"].get("url") == primary.url
         assert len(card["summary"]) < 140
     withheld = cards_by_kind(data, "withheld")
@@ -179,7 +183,9 @@ def test_absent_prefetch_is_fetched_from_fhir_server_with_the_token(client, fhir
     body["fhirServer"] = fhir_stub.url
     data = call(client, PATIENT_VIEW, body)
     facts = ext(data)["facts"]
-    assert facts["age"] == 68 and facts["osteoporosis"] is True and facts["on_anticoagulants"] is True
+    assert facts["age"] == 68
+    assert facts["osteoporosis"] is True
+    assert facts["on_anticoagulants"] is True
     paths = [p for p, _ in fhir_stub.requests]
     assert "/fhir/Patient/pat-1" in paths
     assert any(p.startswith("/fhir/Condition?patient=pat-1") for p in paths)
@@ -210,13 +216,18 @@ def test_order_select_withholds_with_a_remove_suggestion(client):
     assert nsaid["selectionBehavior"] == "at-most-one"
     (suggestion,) = nsaid["suggestions"]
     assert suggestion["actions"] == [
-        {"type": "delete", "description": "Remove the draft order for ibuprofen 400 mg tablets", "resourceId": "MedicationRequest/mr-ibu"}
+        {
+            "type": "delete",
+            "description": "Remove the draft order for ibuprofen 400 mg tablets",
+            "resourceId": "MedicationRequest/mr-ibu",
+        }
     ]
     assert chiro["extension"]["spasm-advisor"]["item"] == "chiropractic_care"
     assert chiro["suggestions"][0]["actions"][0]["resourceId"] == "ServiceRequest/sr-chiro"
     assert "manipulation_withhold_osteoporosis" in chiro["extension"]["spasm-advisor"]["rules"]
     for card in cards:
-        assert card["indicator"] == "warning" and card["overrideReasons"]
+        assert card["indicator"] == "warning"
+        assert card["overrideReasons"]
 
 
 def test_order_select_unknown_contraindications_are_not_cleared(client):
@@ -293,7 +304,8 @@ def test_feedback_round_trip_and_report(server, client):
     assert report["manipulation_withhold_osteoporosis"]["accepted"] >= 1
     text = run("feedback", "report", "--db", str(server.feedback_db))
     assert text.returncode == 0
-    assert "nsaid_withhold_anticoagulants" in text.stdout and reason["display"] in text.stdout
+    assert "nsaid_withhold_anticoagulants" in text.stdout
+    assert reason["display"] in text.stdout
 
 
 @pytest.mark.parametrize(
@@ -302,7 +314,10 @@ def test_feedback_round_trip_and_report(server, client):
         ({"outcome": "overridden", "outcomeTimestamp": "2026-12-01T10:00:00Z"}, "feedback[0].card"),
         ({"card": "x", "outcome": "maybe", "outcomeTimestamp": "2026-12-01T10:00:00Z"}, "feedback[0].outcome"),
         ({"card": "x", "outcome": "overridden", "outcomeTimestamp": "yesterday"}, "feedback[0].outcomeTimestamp"),
-        ({"card": "x", "outcome": "accepted", "outcomeTimestamp": "2026-12-01T10:00:00Z"}, "feedback[0].acceptedSuggestions"),
+        (
+            {"card": "x", "outcome": "accepted", "outcomeTimestamp": "2026-12-01T10:00:00Z"},
+            "feedback[0].acceptedSuggestions",
+        ),
     ],
 )
 def test_bad_feedback_names_the_field(client, entry, field):
@@ -317,14 +332,29 @@ def test_bad_feedback_names_the_field(client, entry, field):
 def test_jwt_checking_when_configured(tmp_path):
     key = ec.generate_private_key(ec.SECP384R1())
     public = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
-    (tmp_path / "jwks.json").write_text(json.dumps({"keys": [{**public, "kid": "ehr-1", "use": "sig", "alg": "ES384"}]}))
+    (tmp_path / "jwks.json").write_text(
+        json.dumps({"keys": [{**public, "kid": "ehr-1", "use": "sig", "alg": "ES384"}]})
+    )
     audience = "https://cds.example.org"
-    args = ("--jwt-jwks", str(tmp_path / "jwks.json"), "--jwt-issuer", "https://ehr.example.org/", "--jwt-audience", audience)
+    args = (
+        "--jwt-jwks",
+        str(tmp_path / "jwks.json"),
+        "--jwt-issuer",
+        "https://ehr.example.org/",
+        "--jwt-audience",
+        audience,
+    )
     with running_server(tmp_path, *args) as server, server.client() as client:
 
         def token(path: str, **claims: object) -> str:
             now = int(time.time())
-            payload = {"iss": "https://ehr.example.org/", "aud": audience + path, "iat": now, "exp": now + 300, "jti": str(uuid.uuid4())}
+            payload = {
+                "iss": "https://ehr.example.org/",
+                "aud": audience + path,
+                "iat": now,
+                "exp": now + 300,
+                "jti": str(uuid.uuid4()),
+            }
             payload.update(claims)
             return jwt.encode(payload, key, algorithm="ES384", headers={"kid": "ehr-1", "typ": "JWT"})
 
@@ -332,16 +362,22 @@ def test_jwt_checking_when_configured(tmp_path):
         good = token("/cds-services")
         assert client.get("/cds-services", headers={"Authorization": f"Bearer {good}"}).status_code == 200
         replay = client.get("/cds-services", headers={"Authorization": f"Bearer {good}"})
-        assert replay.status_code == 401 and "replay" in replay.json()["errors"][0]["message"]
+        assert replay.status_code == 401
+        assert "replay" in replay.json()["errors"][0]["message"]
         wrong_aud = token("/cds-services/other")
         assert client.get("/cds-services", headers={"Authorization": f"Bearer {wrong_aud}"}).status_code == 401
         wrong_iss = token("/cds-services", iss="https://evil.example.org/")
         assert client.get("/cds-services", headers={"Authorization": f"Bearer {wrong_iss}"}).status_code == 401
-        hmac = jwt.encode({"iss": "x"}, "a-shared-secret-that-is-long-enough!!", algorithm="HS256", headers={"kid": "ehr-1"})
+        hmac = jwt.encode(
+            {"iss": "x"}, "a-shared-secret-that-is-long-enough!!", algorithm="HS256", headers={"kid": "ehr-1"}
+        )
         refused = client.get("/cds-services", headers={"Authorization": f"Bearer {hmac}"})
-        assert refused.status_code == 401 and "HS256" in refused.json()["errors"][0]["message"]
+        assert refused.status_code == 401
+        assert "HS256" in refused.json()["errors"][0]["message"]
         path = f"/cds-services/{PATIENT_VIEW}"
-        hook = client.post(path, json=load("patient-view-null-prefetch.json"), headers={"Authorization": f"Bearer {token(path)}"})
+        hook = client.post(
+            path, json=load("patient-view-null-prefetch.json"), headers={"Authorization": f"Bearer {token(path)}"}
+        )
         assert hook.status_code == 200
         # the JSON API and the workbench are not CDS endpoints: no token needed
         assert client.get("/healthz").status_code == 200

@@ -71,7 +71,8 @@ def test_openapi_and_docs(client):
         assert path in spec["paths"]
     assert spec["components"]["schemas"]["Case"]["properties"].keys() == input_schema(KB)["properties"].keys()
     page = client.get("/docs")
-    assert page.status_code == 200 and "/static/docs.js" in page.text
+    assert page.status_code == 200
+    assert "/static/docs.js" in page.text
     assert "default-src 'self'" in page.headers["content-security-policy"]
 
 
@@ -83,7 +84,8 @@ def test_questionnaire_is_valid_r4_with_enable_when_in_interview_order(client):
     questions = [q for group in data["item"] for q in group["item"]]
     assert sorted(q["linkId"] for q in questions) == sorted(KB.facts)
     signs = emergency_signs(ADVISOR)
-    assert signs and all(ADVISOR.assess({s: True}).triage == "emergency" for s in signs)
+    assert signs
+    assert all(ADVISOR.assess({s: True}).triage == "emergency" for s in signs)
     seen: list[str] = []
     for question in questions:
         conditions = question.get("enableWhen", [])
@@ -96,7 +98,8 @@ def test_questionnaire_is_valid_r4_with_enable_when_in_interview_order(client):
 def test_audit_report_is_served(client):
     page = client.get("/audit-report")
     assert page.status_code == 200
-    assert "<html" in page.text.lower() and "rule-" in page.text
+    assert "<html" in page.text.lower()
+    assert "rule-" in page.text
 
 
 # --- bad requests ---------------------------------------------------------------------
@@ -115,7 +118,8 @@ def error_of(response, status: int) -> dict:
 @pytest.mark.parametrize("path", ["/assess", "/explain", "/why-not", f"/cds-services/{PATIENT_VIEW}"])
 def test_malformed_json_is_400(client, path):
     error = error_of(client.post(path, content=b'{"age": 30,', headers={"Content-Type": "application/json"}), 400)
-    assert error["field"] == "body" and "invalid JSON" in error["message"]
+    assert error["field"] == "body"
+    assert "invalid JSON" in error["message"]
 
 
 @pytest.mark.parametrize("body", [b"NaN", b'{"age": NaN}', b'{"age": 1, "age": 2}', b"\xff\xfe{}"])
@@ -176,7 +180,8 @@ def test_invalid_questionnaire_response_is_422(client):
         "item": [{"linkId": "age", "answer": [{"valueBoolean": True}]}],
     }
     error = error_of(client.post("/assess", json=bad_type), 422)
-    assert error["field"] == "body.item[0].answer[0]" and "valueInteger" in error["message"]
+    assert error["field"] == "body.item[0].answer[0]"
+    assert "valueInteger" in error["message"]
     not_fhir = {"resourceType": "QuestionnaireResponse", "status": "completed", "item": [{"answer": []}]}
     assert error_of(client.post("/assess", json=not_fhir), 422)["field"].startswith("body.item[0]")
     other = {"resourceType": "Patient"}

@@ -13,7 +13,6 @@ from spasm_advisor import Advisor, KnowledgeBaseError
 from spasm_advisor.kb.resources import bundled_knowledge_dir
 from spasm_advisor.service.fhir_mapping import MAPPING_FILE, load_fhir_mapping, parse_resource, read_chart
 
-
 ADVISOR = Advisor.default()
 KB = ADVISOR.knowledge_base
 MAPPING = load_fhir_mapping(bundled_knowledge_dir(), KB, label="knowledge")
@@ -43,7 +42,9 @@ def test_every_row_names_a_real_fact_and_a_sourced_code():
     for rule in (*MAPPING.conditions, *MAPPING.medications, *MAPPING.allergies):
         assert KB.facts[rule.fact].type == "boolean"
         for code in rule.codes:
-            assert code.display and code.source and code.system in MAPPING.systems.values()
+            assert code.display
+            assert code.source
+            assert code.system in MAPPING.systems.values()
     for order in MAPPING.orders:
         assert set(order.recommendations) <= set(KB.recommendations)
     assert set(MAPPING.facts_read()) <= set(KB.facts)
@@ -54,7 +55,8 @@ def test_chart_data_only_ever_says_yes():
     for rule in MAPPING.conditions:
         everything += [condition(c.code + ("0" if c.prefix else ""), c.system) for c in rule.codes]
     reading = chart(*everything)
-    assert reading.facts and all(v is True for v in reading.facts.values())
+    assert reading.facts
+    assert all(v is True for v in reading.facts.values())
 
 
 @pytest.mark.parametrize(
@@ -79,7 +81,9 @@ def medication(code, start, status="active"):
         "resourceType": "MedicationStatement",
         "status": status,
         "subject": {"reference": "Patient/1"},
-        "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": code}]},
+        "medicationCodeableConcept": {
+            "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": code}]
+        },
         "effectiveDateTime": start,
     }
 
@@ -96,7 +100,11 @@ def test_contained_medication_is_read():
         "status": "active",
         "subject": {"reference": "Patient/1"},
         "contained": [
-            {"resourceType": "Medication", "id": "m", "code": {"coding": [{"system": "http://www.whocc.no/atc", "code": "B01AC06"}]}}
+            {
+                "resourceType": "Medication",
+                "id": "m",
+                "code": {"coding": [{"system": "http://www.whocc.no/atc", "code": "B01AC06"}]},
+            }
         ],
         "medicationReference": {"reference": "#m"},
     }
@@ -114,12 +122,18 @@ def observation(code, when, **value):
 
 
 def test_observations_newest_recent_value_and_thresholds():
-    pain = chart(observation("72514-3", "2026-11-29", valueInteger=3), observation("72514-3", "2026-11-30", valueInteger=8))
+    pain = chart(
+        observation("72514-3", "2026-11-29", valueInteger=3), observation("72514-3", "2026-11-30", valueInteger=8)
+    )
     assert pain.facts == {"pain_severity": 8}
     assert chart(observation("72514-3", "2026-10-01", valueInteger=8)).facts == {}  # older than 7 days
     assert chart(observation("72514-3", "2026-11-30", valueInteger=11)).facts == {}  # outside 0-10
-    hot = observation("8310-5", "2026-11-30", valueQuantity={"value": 38.2, "code": "Cel", "system": "http://unitsofmeasure.org"})
-    normal = observation("8310-5", "2026-11-30", valueQuantity={"value": 36.8, "code": "Cel", "system": "http://unitsofmeasure.org"})
+    hot = observation(
+        "8310-5", "2026-11-30", valueQuantity={"value": 38.2, "code": "Cel", "system": "http://unitsofmeasure.org"}
+    )
+    normal = observation(
+        "8310-5", "2026-11-30", valueQuantity={"value": 36.8, "code": "Cel", "system": "http://unitsofmeasure.org"}
+    )
     assert chart(hot).facts == {"fever": True}
     assert chart(normal).facts == {}  # a normal reading does not rule out fever: unknown, not no
 
@@ -148,7 +162,7 @@ def test_missing_mapping_file_is_an_error(tmp_path):
     [
         ("- fact: osteoporosis", "- fact: osteoporosiss", "unknown fact 'osteoporosiss'"),
         ("- fact: pain_severity", "- fact: fever", "needs a integer fact"),
-        ("{system: snomed, code: \"64859006\"", "{system: sct, code: \"64859006\"", "unknown system 'sct'"),
+        ('{system: snomed, code: "64859006"', '{system: sct, code: "64859006"', "unknown system 'sct'"),
         ("recommendations: [nsaid_pain_relief]", "recommendations: [nsaid]", "unknown recommendation"),
         ("    min_days: 90", "    min_days: 0", "min_days"),
     ],
