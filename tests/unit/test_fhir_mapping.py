@@ -185,3 +185,14 @@ def test_core_import_loads_no_web_framework():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_docs_print_every_code_of_the_table():
+    from pathlib import Path
+
+    doc = (Path(__file__).parent.parent.parent / "docs" / "service.md").read_text()
+    for rule in (*MAPPING.conditions, *MAPPING.medications, *MAPPING.allergies, *MAPPING.orders):
+        for code in rule.codes:
+            assert f"`{code.code}`" in doc, code
+    for row in MAPPING.observations:
+        assert f"`{row.code.code}`" in doc
