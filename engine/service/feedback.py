@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from spasm_advisor.errors import EngineError
+from spasm_advisor.errors import FeedbackError
 
 __all__ = ["FeedbackEntry", "FeedbackError", "FeedbackStore", "RuleFeedback", "render_report"]
 
@@ -60,10 +60,6 @@ CREATE TRIGGER IF NOT EXISTS feedback_append_only_update BEFORE UPDATE ON feedba
 CREATE TRIGGER IF NOT EXISTS feedback_append_only_delete BEFORE DELETE ON feedback
     BEGIN SELECT RAISE(ABORT, 'feedback is append-only'); END;
 """
-
-
-class FeedbackError(EngineError):
-    """The feedback database cannot be opened, read or written."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from spasm_advisor.errors import EngineError, KnowledgeBaseError, brief
+from spasm_advisor.errors import FhirResourceError, KnowledgeBaseError, brief
 from spasm_advisor.kb.conditions import Value
 from spasm_advisor.kb.model import KnowledgeBase
 from spasm_advisor.kb.yamlfile import decode, line_of, load_yaml_text
@@ -55,15 +55,6 @@ _EXCLUDED_VERIFICATION = {"refuted", "entered-in-error"}
 _ACTIVE_STATEMENT = {"active", "intended", "on-hold"}
 _ACTIVE_REQUEST = {"active", "on-hold"}
 _FINAL_OBSERVATION = {"final", "amended", "corrected"}
-
-
-class FhirResourceError(EngineError, ValueError):
-    """A FHIR resource that does not parse; ``field`` names where (``prefetch.patient.birthDate``)."""
-
-    def __init__(self, field: str, message: str, expected: str) -> None:
-        self.field = field
-        self.expected = expected
-        super().__init__(f"{field}: {message}")
 
 
 @dataclass(frozen=True, slots=True)

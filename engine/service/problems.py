@@ -11,26 +11,9 @@ Nothing else (no stack trace, no exception text from a library) reaches the clie
 
 from __future__ import annotations
 
-from typing import Any
+from spasm_advisor.errors import ApiError
 
 __all__ = ["ApiError", "problem"]
-
-
-class ApiError(Exception):
-    """An HTTP error with the body described in the module documentation."""
-
-    def __init__(
-        self, status: int, title: str, errors: list[dict[str, str]], headers: dict[str, str] | None = None
-    ) -> None:
-        super().__init__(title)
-        self.status = status
-        self.title = title
-        self.errors = errors
-        self.headers = headers or {}
-
-    def body(self) -> dict[str, Any]:
-        """The JSON body."""
-        return {"status": self.status, "title": self.title, "errors": self.errors}
 
 
 def problem(status: int, title: str, field: str, message: str, expected: str, **headers: str) -> ApiError:
