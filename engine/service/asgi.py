@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["app"]
+__all__ = ["app"]  # noqa: F822 (provided by __getattr__)
 
 _built: dict[str, Any] = {}
 
