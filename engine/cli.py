@@ -504,6 +504,75 @@ def _cmd_interview(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    try:
+        import uvicorn
+
+        from spasm_advisor.service.app import create_app
+        from spasm_advisor.service.config import ServiceConfig
+    except ImportError as exc:
+        raise UsageError("serve needs the server extra: pip install 'spasm-advisor[server]'") from exc
+    if bool(args.rules) != bool(args.knowledge):
+        raise UsageError("--rules and --knowledge go together: give both folders")
+    if args.workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {args.workers}")
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be from 0 to 65535, got {args.port}")
+    try:
+        base = ServiceConfig.from_env()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    config = dataclasses.replace(
+        base,
+        rules=args.rules or base.rules,
+        knowledge=args.knowledge or base.knowledge,
+        feedback_db=args.feedback_db or base.feedback_db,
+        max_body=args.max_body or base.max_body,
+        public_url=args.public_url or base.public_url,
+        cors_origins=tuple(args.cors_origin) or base.cors_origins,
+        jwt_jwks=args.jwt_jwks or base.jwt_jwks,
+        jwt_issuers=tuple(args.jwt_issuer) or base.jwt_issuers,
+        jwt_audience=args.jwt_audience or args.public_url or base.jwt_audience,
+    )
+    if config.jwt_jwks and not (config.jwt_issuers and config.jwt_audience):
+        raise UsageError("--jwt-jwks needs --jwt-issuer and --jwt-audience (or --public-url)")
+    try:
+        app = create_app(config)  # load everything now: a broken knowledge base fails before listening
+    except ValueError as exc:
+        if isinstance(exc, EngineError):
+            raise
+        raise UsageError(str(exc)) from exc
+    print(f"{PROG}: serving on http://{args.host}:{args.port}/ (Ctrl-C stops)", file=sys.stderr)
+    if args.workers == 1:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    else:
+        import os
+
+        os.environ.update(config.to_env())
+        uvicorn.run(
+            "spasm_advisor.service.asgi:app", host=args.host, port=args.port, workers=args.workers, log_level="warning"
+        )
+    return ExitCode.OK
+
+
+def _cmd_feedback_report(args: argparse.Namespace) -> int:
+    from spasm_advisor.service.config import DEFAULT_FEEDBACK_DB
+    from spasm_advisor.service.feedback import FeedbackStore, render_report
+
+    store = FeedbackStore(args.db or DEFAULT_FEEDBACK_DB, create=False)
+    try:
+        rows, counts = store.report(), store.counts()
+    finally:
+        store.close()
+    if args.json:
+        _print_json({**counts, "rules": [r.to_dict() for r in rows]})
+    else:
+        sys.stdout.write(render_report(rows, counts))
+    return ExitCode.OK
+
+
 # --- the table -------------------------------------------------------------------------
 
 #: Every command: name -> :class:`Command`, or :class:`Group` for a command with subcommands.
@@ -661,6 +730,42 @@ COMMANDS: Mapping[str, Command | Group] = {
             arg("which", choices=["input", "output"], help="input: a case; output: an assessment"),
             *KB_OPTIONS,
         ),
+    ),
+    "serve": Command(
+        _cmd_serve,
+        "run the CDS Hooks service, the JSON API and the case workbench (needs the server extra)",
+        (
+            arg("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, loopback only)"),
+            arg("--port", type=int, default=8080, help="port (default: 8080)"),
+            arg("--workers", type=int, default=1, metavar="N", help="worker processes (default: 1)"),
+            arg(
+                "--feedback-db",
+                metavar="FILE",
+                help="SQLite file for cards and feedback (default: spasm-advisor-feedback.sqlite3)",
+            ),
+            arg("--max-body", type=int, metavar="BYTES", help="largest request body (default: 1000000)"),
+            arg("--public-url", metavar="URL", help="base URL clients use (links in cards, the JWT audience)"),
+            arg("--cors-origin", action="append", default=[], metavar="ORIGIN", help="browser origin allowed to call"),
+            arg("--jwt-jwks", metavar="FILE", help="check CDS clients' JWTs against this JWK Set file"),
+            arg("--jwt-issuer", action="append", default=[], metavar="ISS", help="allowed JWT issuer (repeatable)"),
+            arg(
+                "--jwt-audience", metavar="URL", help="base URL the JWT aud is checked against (default: --public-url)"
+            ),
+            *KB_OPTIONS,
+        ),
+    ),
+    "feedback": Group(
+        "what clinicians did with the service's cards",
+        {
+            "report": Command(
+                _cmd_feedback_report,
+                "acceptance and override rates per rule, with override reasons",
+                (
+                    arg("--db", metavar="FILE", help="the feedback database (default: spasm-advisor-feedback.sqlite3)"),
+                    _json_option(),
+                ),
+            ),
+        },
     ),
 }
 

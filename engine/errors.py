@@ -12,6 +12,9 @@ most resembles, so callers can catch either::
     ├── AnswerError (ValueError)              an interview answer does not fit its question
     ├── CellError (ValueError)                a CSV cell is not a value of its column's fact
     ├── BatchError                            a batch cannot run (input, header, resume)
+    ├── FhirResourceError (ValueError)        a FHIR resource given to the service does not parse
+    ├── FeedbackError                         the service's feedback database cannot be used
+    ├── ApiError                              an HTTP error answer of the service (status, fields)
     └── UsageError                            the command line was called wrongly
 
 Each error carries where it happened (``path``, ``line``, ``field``) as
@@ -34,6 +37,7 @@ from typing import ClassVar
 __all__ = [
     "MAX_LISTED_PROBLEMS",
     "AnswerError",
+    "ApiError",
     "BatchError",
     "CaseError",
     "CaseProblem",
@@ -42,6 +46,8 @@ __all__ = [
     "ConditionSyntaxError",
     "EngineError",
     "ExitCode",
+    "FeedbackError",
+    "FhirResourceError",
     "JSONContentError",
     "KnowledgeBaseError",
     "UsageError",
@@ -229,3 +235,33 @@ class CellError(EngineError, ValueError):
 
 class BatchError(EngineError):
     """A batch cannot run: unreadable input, a bad CSV header, or an output ``resume`` cannot continue."""
+
+
+class FhirResourceError(EngineError, ValueError):
+    """A FHIR resource that does not parse; ``field`` names where (``prefetch.patient.birthDate``)."""
+
+    def __init__(self, field: str, message: str, expected: str) -> None:
+        self.field = field
+        self.expected = expected
+        super().__init__(f"{field}: {message}")
+
+
+class FeedbackError(EngineError):
+    """The service's feedback database cannot be opened, read or written."""
+
+
+class ApiError(EngineError):
+    """An HTTP error of the service: a status and a body naming each field and what was expected."""
+
+    def __init__(
+        self, status: int, title: str, errors: list[dict[str, str]], headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(title)
+        self.status = status
+        self.title = title
+        self.errors = errors
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, object]:
+        """The JSON body: ``{"status", "title", "errors": [{"field", "message", "expected"}]}``."""
+        return {"status": self.status, "title": self.title, "errors": self.errors}

@@ -1,0 +1,256 @@
+"""Load run of the CDS Hooks service on loopback: patient-view calls from concurrent clients.
+
+Run from the repository with the server extra installed::
+
+    python benchmarks/service_load.py                  # 5,000 calls, 16 clients
+    python benchmarks/service_load.py --calls 1000 --clients 4 --json
+
+Starts ``spasm-advisor serve`` (one worker) on a free loopback port with a
+temporary feedback database, warms it up, then sends a bounded number of
+``patient-view`` calls: each a prefetched chart (Patient, Conditions,
+MedicationStatements, AllergyIntolerance, Observations) plus an interview
+QuestionnaireResponse built from a fixed, seeded set of generated cases, so
+every call assesses a different case. It reports, for one client and for
+the concurrent clients:
+
+* latency seen by the client (p50, p99) and the server's own time per call
+  (its ``Server-Timing`` header, which excludes the client and the queue);
+* throughput (calls per second) and the error count (anything but 200);
+* the server's resident memory (VmRSS) after warm-up and after the run.
+
+Baselines measured in the same run: ``GET /healthz`` through the same HTTP
+stack (what the framework and the loopback cost) and the engine alone
+(``Advisor.assess`` in this process, on the same cases). Figures are printed
+with ratios to them; nothing fails: speed is for people to judge. Traffic
+goes to 127.0.0.1 only and the loops are bounded by count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = REPO / "tests" / "data" / "cds_hooks"
+SERVICE = "spasm-advisor-patient-view"
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return -1
+
+
+def bodies(count: int) -> list[dict]:
+    from spasm_advisor import Advisor
+    from spasm_advisor.service.questionnaire import QUESTIONNAIRE_URL, VALUE_SYSTEM
+    from spasm_advisor.testing import sample_cases
+
+    kb = Advisor.default().knowledge_base
+    chart = json.loads((DATA / "patient-view-chart.json").read_text())
+    chart_facts = {"age", "osteoporosis", "history_of_cancer", "nsaid_allergy", "pain_severity", "on_anticoagulants"}
+    out = []
+    for case in sample_cases(kb, count, seed=20261201):
+        items = []
+        for name, value in case.items():
+            if value is None or name in chart_facts:
+                continue
+            if isinstance(value, bool):
+                answer = {"valueBoolean": value}
+            elif isinstance(value, int):
+                answer = {"valueInteger": value}
+            else:
+                answer = {"valueCoding": {"system": VALUE_SYSTEM, "code": value}}
+            items.append({"linkId": name, "answer": [answer]})
+        body = json.loads(json.dumps(chart))
+        body["hookInstance"] = str(uuid.uuid4())
+        body["prefetch"]["interview"] = {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "entry": [
+                {
+                    "resource": {
+                        "resourceType": "QuestionnaireResponse",
+                        "status": "completed",
+                        "questionnaire": QUESTIONNAIRE_URL,
+                        "item": items,
+                    }
+                }
+            ],
+        }
+        out.append(body)
+    return out
+
+
+async def drive(url: str, payloads: list[bytes], clients: int, path: str, method: str) -> dict:
+    latencies: list[float] = []
+    server_ms: list[float] = []
+    errors = 0
+    queue = list(reversed(payloads))
+    headers = {"Content-Type": "application/json"}
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+
+        async def worker() -> None:
+            nonlocal errors
+            while queue:
+                payload = queue.pop()
+                started = time.perf_counter()
+                if method == "GET":
+                    response = await client.get(path)
+                else:
+                    response = await client.post(path, content=payload, headers=headers)
+                latencies.append((time.perf_counter() - started) * 1000)
+                if response.status_code != 200:
+                    errors += 1
+                timing = response.headers.get("server-timing", "")
+                if "dur=" in timing:
+                    server_ms.append(float(timing.split("dur=")[1]))
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+    return {
+        "calls": len(payloads),
+        "clients": clients,
+        "errors": errors,
+        "throughput_per_s": len(payloads) / elapsed,
+        "client_p50_ms": percentile(latencies, 0.50),
+        "client_p99_ms": percentile(latencies, 0.99),
+        "server_p50_ms": percentile(server_ms, 0.50),
+        "server_p99_ms": percentile(server_ms, 0.99),
+    }
+
+
+def engine_baseline(payload_bodies: list[dict]) -> dict:
+    """The engine alone on the same cases: build the case the service would, time ``assess``."""
+    from spasm_advisor import Advisor
+
+    advisor = Advisor.default()
+    cases = []
+    for body in payload_bodies:
+        items = body["prefetch"]["interview"]["entry"][0]["resource"]["item"]
+        case = {"age": 68, "osteoporosis": True, "history_of_cancer": True, "nsaid_allergy": True, "pain_severity": 7}
+        case["on_anticoagulants"] = True
+        for item in items:
+            answer = item["answer"][0]
+            case[item["linkId"]] = (
+                next(iter(answer.values())) if "valueCoding" not in answer else answer["valueCoding"]["code"]
+            )
+        cases.append(case)
+    for case in cases[:200]:
+        advisor.assess(case)
+    times = []
+    for case in cases:
+        started = time.perf_counter()
+        advisor.assess(case)
+        times.append((time.perf_counter() - started) * 1000)
+    return {"p50_ms": percentile(times, 0.5), "p99_ms": percentile(times, 0.99), "mean_ms": statistics.mean(times)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=5000, help="patient-view calls under load (default 5000)")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent clients (default 16)")
+    parser.add_argument("--serial", type=int, default=1000, help="calls from one client (default 1000)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args()
+    script = shutil.which("spasm-advisor") or str(Path(sys.executable).parent / "spasm-advisor")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    folder = Path(tempfile.mkdtemp(prefix="spasm-load-"))
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [script, "serve", "--port", str(port), "--feedback-db", str(folder / "feedback.sqlite3")],
+        env={**os.environ, "SPASM_ADVISOR_TODAY": "2026-12-01"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        payload_bodies = bodies(args.calls + 200)
+        payloads = [json.dumps(b).encode() for b in payload_bodies]
+        warm = asyncio.run(drive(url, payloads[:200], 4, f"/cds-services/{SERVICE}", "POST"))
+        rss_before = rss_kib(server.pid)
+        health = asyncio.run(drive(url, [b""] * args.serial, 1, "/healthz", "GET"))
+        serial = asyncio.run(drive(url, payloads[200 : 200 + args.serial], 1, f"/cds-services/{SERVICE}", "POST"))
+        health_load = asyncio.run(drive(url, [b""] * args.calls, args.clients, "/healthz", "GET"))
+        load = asyncio.run(drive(url, payloads[200:], args.clients, f"/cds-services/{SERVICE}", "POST"))
+        rss_after = rss_kib(server.pid)
+        engine = engine_baseline(payload_bodies[200:])
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(folder, ignore_errors=True)
+    figures = {
+        "warm_up_errors": warm["errors"],
+        "healthz_one_client": health,
+        "patient_view_one_client": serial,
+        "healthz_under_load": health_load,
+        "patient_view_under_load": load,
+        "engine_assess_in_process": engine,
+        "server_rss_kib": {"after_warm_up": rss_before, "after_run": rss_after, "growth": rss_after - rss_before},
+        "ratios": {
+            "patient_view_vs_healthz_server_p50": serial["server_p50_ms"] / max(health["server_p50_ms"], 1e-9),
+            "patient_view_server_p50_vs_engine_p50": serial["server_p50_ms"] / max(engine["p50_ms"], 1e-9),
+            "throughput_patient_view_vs_healthz": load["throughput_per_s"] / health_load["throughput_per_s"],
+        },
+    }
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return 0
+    print(f"patient-view on loopback, one worker; {args.calls:,} calls from {args.clients} clients\n")
+    heads = ("client p50", "client p99", "server p50", "server p99")
+    print(f"{'':34} " + " ".join(f"{h:>10}" for h in heads) + f" {'calls/s':>9} {'errors':>6}")
+    for name, row in (
+        ("GET /healthz, 1 client", health),
+        ("patient-view, 1 client", serial),
+        (f"GET /healthz, {args.clients} clients", health_load),
+        (f"patient-view, {args.clients} clients", load),
+    ):
+        print(
+            f"{name:34} {row['client_p50_ms']:>8.2f}ms {row['client_p99_ms']:>8.2f}ms {row['server_p50_ms']:>8.2f}ms "
+            f"{row['server_p99_ms']:>8.2f}ms {row['throughput_per_s']:>9.0f} {row['errors']:>6}"
+        )
+    print(f"\nengine alone (Advisor.assess, same cases): p50 {engine['p50_ms']:.2f} ms, p99 {engine['p99_ms']:.2f} ms")
+    ratios = figures["ratios"]
+    print(
+        f"patient-view server p50 = {ratios['patient_view_vs_healthz_server_p50']:.1f}x /healthz, "
+        f"{ratios['patient_view_server_p50_vs_engine_p50']:.1f}x the engine alone"
+    )
+    print(f"throughput under load = {ratios['throughput_patient_view_vs_healthz']:.2f}x /healthz's")
+    mem = figures["server_rss_kib"]
+    print(
+        f"server RSS: {mem['after_warm_up'] / 1024:.1f} MiB after warm-up, "
+        f"{mem['after_run'] / 1024:.1f} MiB after the run ({mem['growth'] / 1024:+.1f} MiB)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
