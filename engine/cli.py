@@ -337,6 +337,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         knowledge=args.knowledge,
         workers=args.workers or default_workers(),
         resume=args.resume,
+        record=args.record,
     )
     bar = None
     if not args.quiet and (args.progress or sys.stderr.isatty()):
@@ -360,7 +361,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
     if interrupted:
-        hint = "; run again with --resume to continue" if args.output != "-" else ""
+        resumable = args.output != "-" and batch.out_format != "parquet"
+        hint = "; run again with --resume to continue" if resumable else ""
         print(f"{PROG}: interrupted after {summary.records:,} complete records{hint}", file=sys.stderr)
         return ExitCode.INTERRUPTED
     if not args.quiet:
@@ -683,14 +685,28 @@ COMMANDS: Mapping[str, Command | Group] = {
                 metavar="INPUT",
                 help="cases: .jsonl (a JSON object a line) or .csv (a header of fact names); '-' for stdin",
             ),
-            arg("-o", "--output", metavar="OUTPUT", default="-", help="the records: .jsonl or .csv (default: stdout)"),
+            arg(
+                "-o",
+                "--output",
+                metavar="OUTPUT",
+                default="-",
+                help="the records: .jsonl, .csv or .parquet (Parquet needs pyarrow; default: stdout)",
+            ),
             arg(
                 "--input-format", choices=["jsonl", "csv"], help="input format (default: INPUT's extension, else jsonl)"
             ),
             arg(
                 "--output-format",
-                choices=["jsonl", "csv"],
+                choices=["jsonl", "csv", "parquet"],
                 help="output format (default: OUTPUT's extension, else jsonl)",
+            ),
+            arg(
+                "--record",
+                choices=["full", "summary"],
+                default="full",
+                help="JSON Lines and Parquet records: 'full' (the whole JSON contract, about 25 KB a case; the"
+                " default) or 'summary' (triage, recommendations, withheld, unanswered red flags, findings, rules"
+                " fired and knowledge base, under 1 KB); CSV is the same either way",
             ),
             arg(
                 "--workers",

@@ -19,7 +19,7 @@ from test_batch import generate  # noqa: E402
 
 from spasm_advisor import Advisor  # noqa: E402
 from spasm_advisor.io.batch import BatchError  # noqa: E402
-from spasm_advisor.io.dask_support import COLUMNS, assess_frame, assess_partitions  # noqa: E402
+from spasm_advisor.io.dask_support import COLUMNS, SUMMARY_COLUMNS, assess_frame, assess_partitions  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 KB = Advisor.default().knowledge_base
@@ -84,7 +84,8 @@ def test_cluster_results_equal_single_process_batch(cases_csv, client):
     cases = dd.read_csv(source, dtype=str, keep_default_na=False, blocksize=source.stat().st_size // 4)
     assert cases.npartitions >= 3
     result = assess_partitions(cases, full=True)
-    assert list(result.columns) == [*COLUMNS, "assessment"]
+    assert list(result.columns) == [*SUMMARY_COLUMNS, "assessment"]
+    assert list(result.columns)[: len(COLUMNS)] == list(COLUMNS)
     frame = result.compute()
     assert len(frame) == len(batch_rows) == 400
     assert [list(row) for row in frame[list(COLUMNS)].itertuples(index=False, name=None)] == batch_rows

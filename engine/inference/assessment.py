@@ -5,6 +5,11 @@ An :class:`Assessment` is immutable. ``to_dict()`` gives the JSON contract:
 ``fired_rules`` and ``knowledge_base``, plus ``findings``,
 ``triage_explanation``, ``case`` and ``notice``. Each explanation is a chain
 of :class:`Derivation` nodes from the concluding rule down to input facts.
+
+An :class:`AssessmentSummary` is the same outcome without the explanations
+(what a batch summary record holds); :meth:`Assembler.summarise` builds one
+without building any explanation, and :meth:`Assessment.summary` gives the
+same from a full assessment.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ __all__ = [
     "NOTICE",
     "Assembler",
     "Assessment",
+    "AssessmentSummary",
     "CitedSource",
     "Derivation",
     "Recommendation",
@@ -159,6 +165,33 @@ class Withheld:
 
 
 @dataclass(frozen=True, slots=True)
+class AssessmentSummary:
+    """The outcome of an assessment without its explanations, evidence or case.
+
+    Every field equals the corresponding part of the full :class:`Assessment`
+    of the same case: ``recommendations`` are ``(id, category)`` in output
+    order, ``withheld`` is ``(id, rule, reason)`` for each withholding rule.
+    """
+
+    triage: str
+    recommendations: tuple[tuple[str, str], ...]
+    withheld: tuple[tuple[str, str, str], ...]
+    unanswered_red_flags: tuple[str, ...]
+    findings: tuple[str, ...]
+    fired_rules: tuple[str, ...]
+    kb_version: str
+    kb_digest: str
+
+    def recommendation_ids(self) -> tuple[str, ...]:
+        """Ids of the recommendations given, in output order."""
+        return tuple(rec_id for rec_id, _ in self.recommendations)
+
+    def withheld_ids(self) -> tuple[str, ...]:
+        """Ids of withheld recommendations (each once)."""
+        return tuple(dict.fromkeys(rec_id for rec_id, _, _ in self.withheld))
+
+
+@dataclass(frozen=True, slots=True)
 class Assessment:
     """The outcome of assessing one case: triage, recommendations and why."""
 
@@ -227,6 +260,19 @@ class Assessment:
     def to_json(self, *, indent: int | None = 2) -> str:
         """The JSON contract as text (stable: the same case gives the same bytes)."""
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    def summary(self) -> AssessmentSummary:
+        """This assessment without its explanations, evidence or case."""
+        return AssessmentSummary(
+            triage=self.triage,
+            recommendations=tuple((r.id, r.category) for r in self.recommendations),
+            withheld=tuple((w.id, w.rule, w.reason) for w in self.withheld),
+            unanswered_red_flags=self.unanswered_red_flags,
+            findings=self.findings,
+            fired_rules=self.fired_rules,
+            kb_version=self.kb_version,
+            kb_digest=self.kb_digest,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,12 +354,8 @@ class Assembler:
             absent_findings=tuple(dict.fromkeys(absent)),
         )
 
-    def assemble(self, values: Mapping[str, Value], fired: Sequence[Branch], findings: set[str]) -> Assessment:
-        """Turn the branches that fired (in firing order) into an :class:`Assessment`."""
-        kb = self.kb
-        explainer = _Explainer(self, values, fired)
-        fired_rules = [branch.rule for branch in explainer.first_branch.values()]
-
+    def _decide(self, fired_rules: Sequence[RuleSpec]) -> _Decision:
+        """What the rules that fired (each once, in firing order) conclude, before explanations."""
         level = 0
         triage_rules: list[str] = []
         recommended: dict[str, list[str]] = {}
@@ -334,12 +376,39 @@ class Assembler:
                     withheld.append((action.target, rule.id, action.text or ""))
                 elif kind == "caution":
                     warnings.setdefault(action.target, []).append(Warning_(rule.id, action.text or ""))
-
         withheld_ids = {target for target, _, _ in withheld}
+        in_order = sorted(recommended, key=self._rec_order.__getitem__)
+        given = [rec_id for rec_id in in_order if rec_id not in withheld_ids]
+        return _Decision(TRIAGE_LEVELS[level], triage_rules, given, recommended, withheld, warnings)
+
+    def summarise(self, values: Mapping[str, Value], fired: Sequence[Branch], findings: set[str]) -> AssessmentSummary:
+        """The :class:`AssessmentSummary` of the branches that fired, without building any explanation.
+
+        Equal to ``assemble(values, fired, findings).summary()``, at a fraction of the cost.
+        """
+        kb = self.kb
+        rules = {branch.rule.id: branch.rule for branch in fired}  # first firing order
+        decision = self._decide(tuple(rules.values()))
+        return AssessmentSummary(
+            triage=decision.triage,
+            recommendations=tuple((rec_id, kb.recommendations[rec_id].category) for rec_id in decision.given),
+            withheld=tuple(decision.withheld),
+            unanswered_red_flags=tuple(f for f in self._red_flags if values.get(f) is None),
+            findings=tuple(sorted(findings)),
+            fired_rules=tuple(rules),
+            kb_version=kb.version,
+            kb_digest=kb.digest,
+        )
+
+    def assemble(self, values: Mapping[str, Value], fired: Sequence[Branch], findings: set[str]) -> Assessment:
+        """Turn the branches that fired (in firing order) into an :class:`Assessment`."""
+        kb = self.kb
+        explainer = _Explainer(self, values, fired)
+        fired_rules = [branch.rule for branch in explainer.first_branch.values()]
+        decision = self._decide(fired_rules)
+        recommended, warnings = decision.recommended, decision.warnings
         recommendations = []
-        for rec_id in sorted(recommended, key=self._rec_order.__getitem__):
-            if rec_id in withheld_ids:
-                continue
+        for rec_id in decision.given:
             spec = kb.recommendations[rec_id]
             recommendations.append(
                 Recommendation(
@@ -357,7 +426,7 @@ class Assembler:
             )
 
         return Assessment(
-            triage=TRIAGE_LEVELS[level],
+            triage=decision.triage,
             recommendations=tuple(recommendations),
             withheld=tuple(
                 Withheld(
@@ -368,16 +437,28 @@ class Assembler:
                     recommended_by=tuple(dict.fromkeys(recommended.get(target, ()))),
                     explanation=explainer.node(rule_id),
                 )
-                for target, rule_id, reason in withheld
+                for target, rule_id, reason in decision.withheld
             ),
             unanswered_red_flags=tuple(f for f in self._red_flags if values.get(f) is None),
             fired_rules=tuple(r.id for r in fired_rules),
             findings=tuple(sorted(findings)),
-            triage_explanation=tuple(explainer.node(r) for r in dict.fromkeys(triage_rules)),
+            triage_explanation=tuple(explainer.node(r) for r in dict.fromkeys(decision.triage_rules)),
             case=tuple((name, values[name]) for name in kb.facts if values.get(name) is not None),
             kb_version=kb.version,
             kb_digest=kb.digest,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Decision:
+    """What the fired rules conclude: triage and its rules, recommendations given, withheld, cautions."""
+
+    triage: str
+    triage_rules: list[str]
+    given: list[str]
+    recommended: dict[str, list[str]]
+    withheld: list[tuple[str, str, str]]
+    warnings: dict[str, list[Warning_]]
 
 
 class _Explainer:

@@ -15,10 +15,17 @@ Input:
 
 Output, one record per input record, in input order:
 
-* **JSON Lines**: ``{"line": N, ...}`` followed by the assessment's JSON
-  contract (see :meth:`~spasm_advisor.Assessment.to_dict`), or ``{"line": N,
-  "error": MESSAGE}``.
-* **CSV**: the columns :data:`CSV_COLUMNS`; lists are joined with ``;``.
+* **JSON Lines**: ``record="full"`` (the default) gives ``{"line": N, ...}``
+  followed by the assessment's JSON contract (see
+  :meth:`~spasm_advisor.Assessment.to_dict`); ``record="summary"`` gives the
+  compact summary record of :mod:`spasm_advisor.io.records`. A record that
+  could not be assessed is ``{"line": N, "error": MESSAGE}`` in both.
+* **CSV**: the columns :data:`CSV_COLUMNS`; lists are joined with ``;``
+  (the same whatever ``record`` says).
+* **Parquet** (with pyarrow installed): the summary columns of
+  :mod:`spasm_advisor.io.tables` after ``line``, plus ``assessment`` with
+  ``record="full"``; written in row groups of :data:`PARQUET_ROW_GROUP`
+  records. Parquet cannot be appended to, so it cannot be resumed.
 
 ``N`` is the line the record starts on in the input. Every output record is
 written whole, ending in a newline, and flushed chunk by chunk, so an
@@ -49,16 +56,20 @@ from typing import IO, TYPE_CHECKING, Any
 from spasm_advisor._suggest import did_you_mean
 from spasm_advisor.errors import BatchError, CaseError, CaseProblem, CellError
 from spasm_advisor.io.case import Case
-from spasm_advisor.io.compact_json import CompactJSON
+from spasm_advisor.io.records import RECORDS, FullRecords, SummaryRecords, error_record, record_kind
+from spasm_advisor.io.tables import CSV_COLUMNS, csv_row, error_row, parquet_schema
+from spasm_advisor.io.tables import summary_row as table_row
 from spasm_advisor.kb.model import TRIAGE_LEVELS, FactSpec, KnowledgeBase
 
 if TYPE_CHECKING:
     from spasm_advisor.inference.advisor import Advisor
-    from spasm_advisor.inference.assessment import Assessment
+    from spasm_advisor.inference.assessment import Assessment, AssessmentSummary
 
 __all__ = [
     "CSV_COLUMNS",
     "FORMATS",
+    "OUTPUT_FORMATS",
+    "RECORDS",
     "Batch",
     "BatchError",
     "BatchSummary",
@@ -70,12 +81,14 @@ __all__ = [
     "format_for",
 ]
 
-#: The input and output formats.
+#: The input formats (and the text output formats).
 FORMATS = ("jsonl", "csv")
-#: The columns of CSV output.
-CSV_COLUMNS = ("line", "triage", "recommendations", "withheld", "unanswered_red_flags", "error")
+#: The output formats: the text ones, and Parquet (needs pyarrow).
+OUTPUT_FORMATS = (*FORMATS, "parquet")
 #: Records per chunk sent to a worker: large enough to amortise the hand-over.
 CHUNK_SIZE = 100
+#: Records per Parquet row group: what the parent holds before writing.
+PARQUET_ROW_GROUP = 10_000
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 # How a JSON Lines output record of ours starts: the line, then triage or error.
@@ -85,11 +98,13 @@ _JSONL_RECORD = re.compile(rb'\{"line":(\d+),"(?:triage":"([a-z_]+)"|error")')
 def format_for(path: str | None, default: str = "jsonl") -> str:
     """The format a file name implies: ``csv`` for ``.csv``; ``jsonl`` for ``.jsonl``, ``.ndjson``, ``.json``.
 
-    Any other name (or none) gives ``default``.
+    ``parquet`` for ``.parquet`` (an output format only). Any other name (or none) gives ``default``.
     """
     suffix = Path(path).suffix.lower() if path and path != "-" else ""
     if suffix == ".csv":
         return "csv"
+    if suffix == ".parquet":
+        return "parquet"
     if suffix in (".jsonl", ".ndjson", ".json"):
         return "jsonl"
     return default
@@ -155,21 +170,33 @@ def _invalid(message: str, field: str = "") -> CaseError:
 
 
 class RecordAssessor:
-    """Turns input records into output lines: parse, validate, assess, format.
+    """Turns input records into output records: parse, validate, assess, format.
 
     One per process (a worker builds its own). ``header`` is the CSV header
-    for CSV input. Every record gives exactly one line: the assessment, or an
-    error naming what is wrong.
+    for CSV input; ``record`` is ``full`` or ``summary`` (JSON Lines and
+    Parquet output; CSV is the same either way). Every record gives exactly
+    one output record: the assessment, or an error naming what is wrong.
     """
 
-    def __init__(self, advisor: Advisor, in_format: str, out_format: str, header: Sequence[str] = ()) -> None:
-        """Prepare to read ``in_format`` records and write ``out_format`` lines."""
+    def __init__(
+        self,
+        advisor: Advisor,
+        in_format: str,
+        out_format: str,
+        header: Sequence[str] = (),
+        record: str = "full",
+    ) -> None:
+        """Prepare to read ``in_format`` records and write ``out_format`` ones."""
         self.advisor = advisor
         self.in_format = in_format
         self.out_format = out_format
+        self.kind = record
         facts = advisor.knowledge_base.facts
         self.columns = tuple((name, facts[name]) for name in header)
-        self.json = CompactJSON()
+        # Only what the output needs is built: a summary skips the explanations.
+        self.full = record == "full" and out_format != "csv"
+        self.full_records = FullRecords()
+        self.summary_records = SummaryRecords(advisor.knowledge_base)
 
     def facts(self, payload: bytes | Sequence[str]) -> Mapping[str, Any]:
         """The case in one record (a JSON Lines line, or the cells of a CSV row).
@@ -198,48 +225,74 @@ class RecordAssessor:
         # Case validation reports anything but a mapping.
         return data  # type: ignore[no-any-return]
 
-    def record(self, line: int, payload: bytes | Sequence[str]) -> tuple[str, str | None]:
-        """The output line (with its newline) for one input record, and its triage (None for an error)."""
+    def record(self, line: int, payload: bytes | Sequence[str]) -> tuple[Any, str | None]:
+        """The output record for one input record, and its triage (None for an error).
+
+        The record is a line of text (with its newline), or a row of the
+        Parquet columns.
+        """
         try:
-            assessment = self.advisor.assess(self.facts(payload))
+            facts = self.facts(payload)
+            if self.full:
+                assessment = self.advisor.assess(facts)
+                return self.assessment_record(line, assessment), assessment.triage
+            summary = self.advisor.summarise(facts)
+            return self.summary_record(line, summary), summary.triage
         except CaseError as exc:
-            return self.error_line(line, str(exc)), None
+            return self.error_record(line, str(exc)), None
         except Exception as exc:  # one record never stops the batch
-            return self.error_line(line, f"internal error: {type(exc).__name__}: {exc}"), None
-        return self.assessment_line(line, assessment), assessment.triage
+            return self.error_record(line, f"internal error: {type(exc).__name__}: {exc}"), None
 
     def assessment_line(self, line: int, assessment: Assessment) -> str:
-        """The output line of an assessed record."""
+        """The output line of an assessed record (JSON Lines or CSV)."""
         if self.out_format == "csv":
-            return _csv_line(summary_row(line, assessment))
-        return self.json.encode(assessment, line) + "\n"
+            return _csv_line(csv_row(line, assessment.summary()))
+        if self.kind == "summary":
+            return self.summary_records.encode(assessment.summary(), line)
+        return self.full_records.encode(assessment, line)
+
+    def assessment_record(self, line: int, assessment: Assessment) -> Any:
+        """The output record of an assessed record, with its explanations (full records)."""
+        if self.out_format == "parquet":
+            return (line, *table_row(assessment.summary()), self.full_records.contract(assessment))
+        return self.assessment_line(line, assessment)
+
+    def summary_record(self, line: int, summary: AssessmentSummary) -> Any:
+        """The output record of an assessed record, from its summary (summary records, CSV)."""
+        if self.out_format == "csv":
+            return _csv_line(csv_row(line, summary))
+        if self.out_format == "parquet":
+            return (line, *table_row(summary))
+        return self.summary_records.encode(summary, line)
 
     def error_line(self, line: int, message: str) -> str:
-        """The output line of a record that could not be assessed."""
+        """The output line of a record that could not be assessed (JSON Lines or CSV)."""
         if self.out_format == "csv":
             return _csv_line((str(line), "", "", "", "", message))
-        return json.dumps({"line": line, "error": message}, ensure_ascii=False, separators=(",", ":")) + "\n"
+        return error_record(line, message)
 
-    def chunk(self, records: Sequence[tuple[int, Any]]) -> tuple[bytes, list[str | None]]:
+    def error_record(self, line: int, message: str) -> Any:
+        """The output record of a record that could not be assessed."""
+        if self.out_format == "parquet":
+            return (line, *error_row(message), *(("",) if self.full else ()))
+        return self.error_line(line, message)
+
+    def chunk(self, records: Sequence[tuple[int, Any]]) -> tuple[bytes | list[tuple[Any, ...]], list[str | None]]:
         """The output of a chunk of records, encoded, and each record's triage (None for an error).
 
         Encoded here, in the worker, so that the process writing the output
-        only copies bytes.
+        only copies bytes (or, for Parquet, hands rows to pyarrow).
         """
         results = [self.record(line, payload) for line, payload in records]
-        return "".join(text for text, _ in results).encode("utf-8"), [triage for _, triage in results]
+        triages = [triage for _, triage in results]
+        if self.out_format == "parquet":
+            return [row for row, _ in results], triages
+        return "".join([text for text, _ in results]).encode("utf-8"), triages
 
 
 def summary_row(line: int, assessment: Assessment) -> tuple[str, ...]:
     """The CSV columns of an assessed record (see :data:`CSV_COLUMNS`)."""
-    return (
-        str(line),
-        assessment.triage,
-        ";".join(assessment.recommendation_ids()),
-        ";".join(assessment.withheld_ids()),
-        ";".join(assessment.unanswered_red_flags),
-        "",
-    )
+    return csv_row(line, assessment.summary())
 
 
 def _csv_line(row: Sequence[str]) -> str:
@@ -280,18 +333,19 @@ def _start_worker(
     in_format: str,
     out_format: str,
     header: Sequence[str],
+    record: str = "full",
 ) -> None:
     # Ctrl-C reaches the whole process group: the parent decides what to do.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_watch_parent, args=(parent,), name="spasm-advisor-parent-watch", daemon=True).start()
     global _WORKER
-    _WORKER = RecordAssessor(_load_advisor(rules, knowledge), in_format, out_format, header)
+    _WORKER = RecordAssessor(_load_advisor(rules, knowledge), in_format, out_format, header, record)
     # Everything built so far lives as long as the worker: keep it out of
     # the garbage collector's full passes.
     gc.freeze()
 
 
-def _work(records: Sequence[tuple[int, Any]]) -> tuple[bytes, list[str | None]]:
+def _work(records: Sequence[tuple[int, Any]]) -> tuple[bytes | list[tuple[Any, ...]], list[str | None]]:
     assert _WORKER is not None, "worker not started"
     return _WORKER.chunk(records)
 
@@ -401,11 +455,13 @@ class BatchSummary:
         return [(level, self.triage[level]) for level in reversed(TRIAGE_LEVELS)]
 
 
-def _inspect_output(path: Path, out_format: str, summary: BatchSummary) -> int:
+def _inspect_output(path: Path, out_format: str, summary: BatchSummary, record: str = "full") -> int:
     """Count the complete records of an earlier run's output into ``summary``; return the byte length to keep.
 
     A last line without its newline is a record cut short by a kill: it is
-    not counted, and the caller truncates the file before it.
+    not counted, and the caller truncates the file before it. JSON Lines
+    records must be of the ``record`` kind: a file of full records is not
+    continued with summaries, nor the other way round.
     """
     keep = 0
     with open(path, "rb") as stream:
@@ -426,6 +482,11 @@ def _inspect_output(path: Path, out_format: str, summary: BatchSummary) -> int:
                 match = _JSONL_RECORD.match(line)
                 if match is None:
                     raise BatchError(f"{path}:{number}: not a record of 'spasm-advisor batch'")
+                if match[2] and record_kind(line) != record:
+                    raise BatchError(
+                        f"{path}:{number}: a {record_kind(line)} record; resume with --record {record_kind(line)}"
+                        f" (this run writes {record} records)"
+                    )
                 summary.add(match[2].decode() if match[2] else None)
     return keep
 
@@ -442,11 +503,12 @@ class Batch:
         source: the input path, or ``-`` for standard input.
         output: the output path, or ``-`` for standard output (not with ``resume``).
         in_format: ``jsonl`` or ``csv`` (default: from the input's extension).
-        out_format: ``jsonl`` or ``csv`` (default: from the output's extension).
+        out_format: ``jsonl``, ``csv`` or ``parquet`` (default: from the output's extension).
         rules, knowledge: another knowledge base's folders (both or neither).
         workers: processes assessing records; 1 assesses in this process.
         resume: continue after the complete records an earlier run left in ``output``.
         chunk_size: records per chunk handed to a worker.
+        record: ``full`` (the default) or ``summary`` records (JSON Lines and Parquet).
 
     ``summary`` is kept up to date while :meth:`run` runs, so a caller that
     interrupts it still knows what was written.
@@ -464,25 +526,35 @@ class Batch:
         workers: int = 1,
         resume: bool = False,
         chunk_size: int = CHUNK_SIZE,
+        record: str = "full",
     ) -> None:
         """Describe the run; nothing is read or written until :meth:`run`."""
         self.source = source
         self.output = output
         self.in_format = in_format or format_for(source)
         self.out_format = out_format or format_for(output)
-        for fmt in (self.in_format, self.out_format):
-            if fmt not in FORMATS:
-                raise BatchError(f"unknown format '{fmt}' (expected one of {', '.join(FORMATS)})")
+        if self.in_format not in FORMATS:
+            raise BatchError(f"unknown input format '{self.in_format}' (expected one of {', '.join(FORMATS)})")
+        if self.out_format not in OUTPUT_FORMATS:
+            raise BatchError(f"unknown output format '{self.out_format}' (expected one of {', '.join(OUTPUT_FORMATS)})")
+        if record not in RECORDS:
+            raise BatchError(f"unknown record kind '{record}' (expected one of {', '.join(RECORDS)})")
         if bool(rules) != bool(knowledge):
             raise BatchError("rules and knowledge go together: give both folders")
         if resume and output == "-":
             raise BatchError("resume needs an output file, not standard output")
+        if self.out_format == "parquet":
+            if output == "-":
+                raise BatchError("Parquet output needs an output file, not standard output")
+            if resume:
+                raise BatchError("Parquet output cannot be resumed (a Parquet file cannot be appended to)")
         if workers < 1:
             raise BatchError(f"workers must be at least 1, got {workers}")
         self.rules, self.knowledge = rules, knowledge
         self.workers = workers
         self.resume = resume
         self.chunk_size = max(1, chunk_size)
+        self.record = record
         self.summary = BatchSummary()
 
     def run(self, progress: Callable[[int], None] | None = None) -> BatchSummary:
@@ -540,6 +612,8 @@ class Batch:
 
     def _open_output(self) -> tuple[IO[bytes], int]:
         """The output stream, positioned for writing, and how many input records it already covers."""
+        if self.out_format == "parquet":
+            return _ParquetSink.open(self.output, full=self.record == "full"), 0  # type: ignore[return-value]
         if self.output == "-":
             sink: IO[bytes] = sys.stdout.buffer
             if self.out_format == "csv":
@@ -549,7 +623,7 @@ class Batch:
         skip = 0
         try:
             if self.resume and path.exists() and path.stat().st_size > 0:
-                keep = _inspect_output(path, self.out_format, self.summary)
+                keep = _inspect_output(path, self.out_format, self.summary, self.record)
                 skip = self.summary.resumed = self.summary.records
                 with open(path, "r+b") as stream:
                     stream.truncate(keep)
@@ -578,12 +652,16 @@ class Batch:
             yield chunk
 
     def _write(
-        self, sink: IO[bytes], done: tuple[bytes, list[str | None]], progress: Callable[[int], None] | None
+        self,
+        sink: IO[bytes],
+        done: tuple[bytes | list[tuple[Any, ...]], list[str | None]],
+        progress: Callable[[int], None] | None,
     ) -> None:
         # One write per chunk, of whole records, then flush: an interruption
-        # between chunks leaves only complete records behind.
+        # between chunks leaves only complete records behind. (A Parquet sink
+        # takes rows and writes them a row group at a time.)
         data, triages = done
-        sink.write(data)
+        sink.write(data)  # type: ignore[arg-type]
         sink.flush()
         for triage in triages:
             self.summary.add(triage)
@@ -601,7 +679,7 @@ class Batch:
     ) -> None:
         chunks = self._chunks(records, skip)
         if advisor is not None:
-            assessor = RecordAssessor(advisor, self.in_format, self.out_format, header)
+            assessor = RecordAssessor(advisor, self.in_format, self.out_format, header, self.record)
             for chunk in chunks:
                 self._write(sink, assessor.chunk(chunk), progress)
             return
@@ -614,7 +692,15 @@ class Batch:
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(os.getpid(), self.rules, self.knowledge, self.in_format, self.out_format, list(header)),
+            initargs=(
+                os.getpid(),
+                self.rules,
+                self.knowledge,
+                self.in_format,
+                self.out_format,
+                list(header),
+                self.record,
+            ),
         )
         pending: deque[Any] = deque()
         try:
@@ -629,6 +715,57 @@ class Batch:
             for future in pending:
                 future.cancel()
             executor.shutdown(wait=True, cancel_futures=True)
+
+
+class _ParquetSink:
+    """Rows to a Parquet file, a row group of :data:`PARQUET_ROW_GROUP` rows at a time.
+
+    Used where the text output's stream is: ``write`` takes a chunk's rows,
+    ``flush`` writes the full row groups held, ``close`` the rest and the
+    file's footer (so an interrupted run that closes it leaves a readable
+    file of the records counted).
+    """
+
+    def __init__(self, writer: Any, schema: Any) -> None:
+        self._writer = writer
+        self._schema = schema
+        self._rows: list[tuple[Any, ...]] = []
+
+    @classmethod
+    def open(cls, path: str, *, full: bool) -> _ParquetSink:
+        try:
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise BatchError("Parquet output needs pyarrow: pip install 'spasm-advisor[dask]'") from None
+        schema = parquet_schema(line=True, full=full)
+        try:
+            return cls(pq.ParquetWriter(path, schema, compression="zstd"), schema)
+        except OSError as exc:
+            raise BatchError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+    def write(self, rows: list[tuple[Any, ...]]) -> None:
+        self._rows.extend(rows)
+
+    def flush(self) -> None:
+        while len(self._rows) >= PARQUET_ROW_GROUP:
+            self._write_group(self._rows[:PARQUET_ROW_GROUP])
+            del self._rows[:PARQUET_ROW_GROUP]
+
+    def close(self) -> None:
+        try:
+            self.flush()
+            if self._rows:
+                self._write_group(self._rows)
+                self._rows = []
+        finally:
+            self._writer.close()
+
+    def _write_group(self, rows: list[tuple[Any, ...]]) -> None:
+        import pyarrow as pa
+
+        cells = zip(*rows, strict=True)  # row by row to column by column
+        columns = [pa.array(column, type=field.type) for column, field in zip(cells, self._schema, strict=True)]
+        self._writer.write_table(pa.Table.from_arrays(columns, schema=self._schema))
 
 
 def default_workers() -> int:

@@ -13,12 +13,17 @@ for every partition that process handles::
     client = Client("scheduler:8786")               # or a LocalCluster
     cases = dd.read_csv("cases-*.csv", dtype=str, keep_default_na=False)
     results = assess_partitions(cases)              # lazy, one row per case
-    results.to_csv("results-*.csv")                 # or .compute(), .to_parquet(...)
+    to_parquet(results, "results/")                 # or .compute(), .to_csv(...)
 
-The result has the input's index and partitions, and the columns of
-``spasm-advisor batch`` CSV output without ``line`` (:data:`COLUMNS`), plus
-``assessment`` (the JSON contract, as ``batch`` writes it to JSON Lines)
-with ``full=True``. Cells are read as ``batch`` reads CSV cells when they are
+The result has the input's index and partitions, and the summary columns
+of :mod:`spasm_advisor.io.tables` (:data:`SUMMARY_COLUMNS`): first the
+columns of ``spasm-advisor batch`` CSV output without ``line``
+(:data:`COLUMNS`), then the rest of a summary record (recommendations by
+category, withheld items with rule and reason, findings, rules fired,
+knowledge base), row for row what ``batch --record summary`` gives. With
+``full=True`` there is also ``assessment`` (the JSON contract, as ``batch``
+writes it to full JSON Lines records). :func:`to_parquet` writes the result
+with the documented Parquet schema. Cells are read as ``batch`` reads CSV cells when they are
 strings (``read_csv(..., dtype=str, keep_default_na=False)`` gives exactly
 ``batch``'s results); typed columns are accepted too, with whole-number
 floats (pandas' integers with missing values) read as integers.
@@ -32,16 +37,24 @@ from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any
 
 from spasm_advisor.errors import CaseError
-from spasm_advisor.io.batch import CSV_COLUMNS, BatchError, cell_value, check_header, facts_from_cells, summary_row
-from spasm_advisor.io.compact_json import CompactJSON
+from spasm_advisor.io.batch import BatchError, cell_value, check_header, facts_from_cells
+from spasm_advisor.io.records import FullRecords
+from spasm_advisor.io.tables import (
+    ASSESSMENT_COLUMN,
+    CSV_COLUMNS,
+    SUMMARY_COLUMNS,
+    error_row,
+    parquet_schema,
+    summary_row,
+)
 from spasm_advisor.kb.model import FactSpec
 
 if TYPE_CHECKING:
     from spasm_advisor.inference.advisor import Advisor
 
-__all__ = ["COLUMNS", "assess_frame", "assess_partitions"]
+__all__ = ["COLUMNS", "SUMMARY_COLUMNS", "assess_frame", "assess_partitions", "to_parquet"]
 
-#: Result columns (``spasm-advisor batch`` CSV columns without ``line``).
+#: The first result columns (``spasm-advisor batch`` CSV columns without ``line``).
 COLUMNS: tuple[str, ...] = CSV_COLUMNS[1:]
 
 
@@ -87,36 +100,39 @@ def _row(
     advisor: Advisor,
     specs: tuple[tuple[str, FactSpec], ...],
     cells: tuple[Any, ...],
-    encoder: CompactJSON | None,
-) -> tuple[str, ...]:
-    full = encoder is not None
+    encoder: FullRecords | None,
+) -> tuple[Any, ...]:
     try:
-        assessment = advisor.assess(facts_from_cells(specs, cells, advisor.knowledge_base, _value))
+        facts = facts_from_cells(specs, cells, advisor.knowledge_base, _value)
+        if encoder is None:
+            return summary_row(advisor.summarise(facts))
+        assessment = advisor.assess(facts)
+        return (*summary_row(assessment.summary()), encoder.contract(assessment))
     except CaseError as exc:
-        return ("", "", "", "", str(exc).replace("\r", " ").replace("\n", " ")) + (("",) if full else ())
+        message = str(exc)
     except Exception as exc:  # one row never stops the computation
-        return ("", "", "", "", f"internal error: {type(exc).__name__}: {exc}") + (("",) if full else ())
-    row = summary_row(0, assessment)[1:]
-    if encoder is not None:
-        row += (encoder.encode(assessment),)
-    return row
+        message = f"internal error: {type(exc).__name__}: {exc}"
+    return (*error_row(message), *(("",) if encoder is not None else ()))
+
+
+def _columns(full: bool) -> list[str]:
+    return [*SUMMARY_COLUMNS, ASSESSMENT_COLUMN] if full else list(SUMMARY_COLUMNS)
 
 
 def assess_frame(frame: Any, rules: str | None = None, knowledge: str | None = None, full: bool = False) -> Any:
     """Assess every row of a pandas DataFrame (one partition).
 
     Returns a pandas DataFrame with the same index and the columns
-    :data:`COLUMNS` (plus ``assessment`` with ``full``).
+    :data:`SUMMARY_COLUMNS` (plus ``assessment`` with ``full``).
     """
     import pandas as pd
 
     advisor = _advisor(rules, knowledge)
     facts = advisor.knowledge_base.facts
     specs = tuple((str(name), facts[str(name)]) for name in frame.columns)
-    encoder = CompactJSON() if full else None
+    encoder = FullRecords() if full else None
     rows = [_row(advisor, specs, cells, encoder) for cells in frame.itertuples(index=False, name=None)]
-    columns = [*COLUMNS, "assessment"] if full else list(COLUMNS)
-    return pd.DataFrame(rows, index=frame.index, columns=columns, dtype=object)
+    return pd.DataFrame(rows, index=frame.index, columns=_columns(full), dtype=object)
 
 
 def assess_partitions(cases: Any, *, rules: str | None = None, knowledge: str | None = None, full: bool = False) -> Any:
@@ -131,8 +147,9 @@ def assess_partitions(cases: Any, *, rules: str | None = None, knowledge: str | 
 
     Returns:
         A lazy Dask DataFrame with the input's index and partitions and the
-        columns :data:`COLUMNS` (plus ``assessment``). An invalid row gets its
-        message in ``error`` and empty assessment columns; nothing is dropped.
+        columns :data:`SUMMARY_COLUMNS` (plus ``assessment``). An invalid row
+        gets its message in ``error`` and empty assessment columns (an empty
+        list in ``withheld_reasons``); nothing is dropped.
 
     Raises:
         BatchError: if a column is not a fact of the knowledge base.
@@ -142,9 +159,30 @@ def assess_partitions(cases: Any, *, rules: str | None = None, knowledge: str | 
     if bool(rules) != bool(knowledge):
         raise BatchError("rules and knowledge go together: give both folders")
     check_header([str(c) for c in cases.columns], _knowledge_base(rules, knowledge))
-    columns = [*COLUMNS, "assessment"] if full else list(COLUMNS)
-    meta = pd.DataFrame({name: pd.Series(dtype=object) for name in columns})
+    meta = pd.DataFrame({name: pd.Series(dtype=object) for name in _columns(full)})
     return cases.map_partitions(assess_frame, rules, knowledge, full, meta=meta)
+
+
+def to_parquet(results: Any, path: str, *, full: bool | None = None, **options: Any) -> None:
+    """Write :func:`assess_partitions` results to a Parquet dataset with the schema of :mod:`spasm_advisor.io.tables`.
+
+    One file per partition, as ``dask.dataframe.to_parquet`` writes them; the
+    input's index is kept (``write_index``) unless ``options`` say otherwise.
+
+    Args:
+        results: what :func:`assess_partitions` returned.
+        path: the dataset's folder (or any location Dask can write to).
+        full: whether ``results`` has the ``assessment`` column (default: look).
+        options: passed on to ``dask.dataframe.DataFrame.to_parquet``.
+
+    Raises:
+        ImportError: if pyarrow is not installed.
+    """
+    if full is None:
+        full = ASSESSMENT_COLUMN in results.columns
+    schema = parquet_schema(line=False, full=full)
+    columns = {field.name: field.type for field in schema}
+    results.to_parquet(path, engine="pyarrow", schema=columns, **options)
 
 
 def _knowledge_base(rules: str | None, knowledge: str | None) -> Any:
