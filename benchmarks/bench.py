@@ -34,6 +34,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+#: Seed of the batch figures' cases (tests count the bytes of their summary records).
+BATCH_SEED = 7
 
 
 def generate(kb, count: int, seed: int = 20251125) -> list[dict[str, object]]:
@@ -224,7 +226,7 @@ def run_batch(source: Path, output: str, workers: int, fmt: str) -> float:
 def bench_batch(count: int) -> None:
     from spasm_advisor import Advisor
 
-    cases = generate(Advisor.default().knowledge_base, count, seed=7)
+    cases = generate(Advisor.default().knowledge_base, count, seed=BATCH_SEED)
     with tempfile.TemporaryDirectory() as folder:
         source = Path(folder) / "cases.jsonl"
         source.write_text("".join(json.dumps(c) + "\n" for c in cases))

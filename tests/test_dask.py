@@ -15,11 +15,13 @@ dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 pd = pytest.importorskip("pandas")
 
+from summary_rows import row_of  # noqa: E402
 from test_batch import generate  # noqa: E402
 
 from spasm_advisor import Advisor  # noqa: E402
 from spasm_advisor.io.batch import BatchError  # noqa: E402
 from spasm_advisor.io.dask_support import COLUMNS, SUMMARY_COLUMNS, assess_frame, assess_partitions  # noqa: E402
+from spasm_advisor.io.records import expand_summary  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 KB = Advisor.default().knowledge_base
@@ -131,3 +133,28 @@ def test_unknown_column_is_refused_before_computing():
     cases = dd.from_pandas(pd.DataFrame({"age": ["35"], "numbess": ["true"]}), npartitions=1)
     with pytest.raises(BatchError, match="numbess"):
         assess_partitions(cases)
+
+
+def test_summary_columns_match_batch_summary_records_row_for_row(cases_csv, client, tmp_path):
+    """full=False: the summary columns, row for row what 'batch --record summary' writes for the same file."""
+    source, batch_rows, _ = cases_csv
+    out = tmp_path / "summary.jsonl"
+    proc = subprocess.run(
+        [sys.executable, "-m", "cli", "batch", str(source), "-o", str(out), "--record", "summary", "--quiet"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert proc.returncode == 1, proc.stderr
+    records = [expand_summary(json.loads(line), KB) for line in out.read_text().splitlines()]
+    cases = dd.read_csv(source, dtype=str, keep_default_na=False, blocksize=source.stat().st_size // 4)
+    result = assess_partitions(cases)
+    assert list(result.columns) == list(SUMMARY_COLUMNS)
+    frame = result.compute()
+    assert len(frame) == len(records) == 400
+    for (_, row), record in zip(frame.iterrows(), records, strict=True):
+        assert dict(row) == row_of(record), record["line"]
+    # The CSV columns come first and are batch's CSV, unchanged.
+    assert [list(row) for row in frame[list(COLUMNS)].itertuples(index=False, name=None)] == batch_rows
+    assert sum(frame["error"] != "") == 3

@@ -166,23 +166,25 @@ def assess_partitions(cases: Any, *, rules: str | None = None, knowledge: str | 
 def to_parquet(results: Any, path: str, *, full: bool | None = None, **options: Any) -> None:
     """Write :func:`assess_partitions` results to a Parquet dataset with the schema of :mod:`spasm_advisor.io.tables`.
 
-    One file per partition, as ``dask.dataframe.to_parquet`` writes them; the
-    input's index is kept (``write_index``) unless ``options`` say otherwise.
+    One file per partition, as ``dask.dataframe.DataFrame.to_parquet`` writes
+    them, with the summary columns (and ``assessment``) only: the index is
+    not written (a CSV's partitions each count their rows from 0).
 
     Args:
         results: what :func:`assess_partitions` returned.
         path: the dataset's folder (or any location Dask can write to).
         full: whether ``results`` has the ``assessment`` column (default: look).
-        options: passed on to ``dask.dataframe.DataFrame.to_parquet``.
+        options: passed on to ``to_parquet`` (``compression``, ``compute_kwargs``, ...).
 
     Raises:
         ImportError: if pyarrow is not installed.
     """
     if full is None:
         full = ASSESSMENT_COLUMN in results.columns
-    schema = parquet_schema(line=False, full=full)
-    columns = {field.name: field.type for field in schema}
-    results.to_parquet(path, engine="pyarrow", schema=columns, **options)
+    options.setdefault("compression", "zstd")
+    results.to_parquet(
+        path, engine="pyarrow", schema=parquet_schema(line=False, full=full), write_index=False, **options
+    )
 
 
 def _knowledge_base(rules: str | None, knowledge: str | None) -> Any:
