@@ -412,7 +412,7 @@ def bench_stages(count: int) -> None:
     from spasm_advisor import Advisor
     from spasm_advisor.io.batch import RecordAssessor, _jsonl_records
     from spasm_advisor.io.case import Case
-    from spasm_advisor.io.records import FullRecords, SummaryRecords
+    from spasm_advisor.io.output_records import FullRecords, SummaryRecords
 
     advisor = Advisor.default()
     kb = advisor.knowledge_base

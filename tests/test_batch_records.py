@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from test_batch import ADVISOR, KB, generate, jsonl, run
 
-from spasm_advisor.io.records import SummaryRecords, expand_summary, finding_numbers, record_kind, rule_numbers
+from spasm_advisor.io.output_records import SummaryRecords, expand_summary, finding_numbers, record_kind, rule_numbers
 from spasm_advisor.testing import sample_cases
 
 REPO = Path(__file__).resolve().parent.parent

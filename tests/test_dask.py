@@ -21,7 +21,7 @@ from test_batch import generate  # noqa: E402
 from spasm_advisor import Advisor  # noqa: E402
 from spasm_advisor.io.batch import BatchError  # noqa: E402
 from spasm_advisor.io.dask_support import COLUMNS, SUMMARY_COLUMNS, assess_frame, assess_partitions  # noqa: E402
-from spasm_advisor.io.records import expand_summary  # noqa: E402
+from spasm_advisor.io.output_records import expand_summary  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 KB = Advisor.default().knowledge_base

@@ -14,7 +14,7 @@ from test_batch import ADVISOR, KB, generate, run  # noqa: E402
 
 from spasm_advisor.io import batch as batch_module  # noqa: E402
 from spasm_advisor.io.batch import Batch  # noqa: E402
-from spasm_advisor.io.records import expand_summary  # noqa: E402
+from spasm_advisor.io.output_records import expand_summary  # noqa: E402
 from spasm_advisor.io.tables import SUMMARY_COLUMNS, parquet_schema  # noqa: E402
 
 

@@ -18,7 +18,7 @@ Output, one record per input record, in input order:
 * **JSON Lines**: ``record="full"`` (the default) gives ``{"line": N, ...}``
   followed by the assessment's JSON contract (see
   :meth:`~spasm_advisor.Assessment.to_dict`); ``record="summary"`` gives the
-  compact summary record of :mod:`spasm_advisor.io.records`. A record that
+  compact summary record of :mod:`spasm_advisor.io.output_records`. A record that
   could not be assessed is ``{"line": N, "error": MESSAGE}`` in both.
 * **CSV**: the columns :data:`CSV_COLUMNS`; lists are joined with ``;``
   (the same whatever ``record`` says).
@@ -56,7 +56,7 @@ from typing import IO, TYPE_CHECKING, Any
 from spasm_advisor._suggest import did_you_mean
 from spasm_advisor.errors import BatchError, CaseError, CaseProblem, CellError
 from spasm_advisor.io.case import Case
-from spasm_advisor.io.records import RECORDS, FullRecords, SummaryRecords, error_record, record_kind
+from spasm_advisor.io.output_records import RECORDS, FullRecords, SummaryRecords, error_record, record_kind
 from spasm_advisor.io.tables import CSV_COLUMNS, csv_row, error_row, parquet_schema
 from spasm_advisor.io.tables import summary_row as table_row
 from spasm_advisor.kb.model import TRIAGE_LEVELS, FactSpec, KnowledgeBase

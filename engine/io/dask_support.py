@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from spasm_advisor.errors import CaseError
 from spasm_advisor.io.batch import BatchError, cell_value, check_header, facts_from_cells
-from spasm_advisor.io.records import FullRecords
+from spasm_advisor.io.output_records import FullRecords
 from spasm_advisor.io.tables import (
     ASSESSMENT_COLUMN,
     CSV_COLUMNS,
