@@ -484,6 +484,16 @@ def _children(pid: int) -> list[int]:
         return []
 
 
+def _watched(proc: subprocess.Popen[bytes], sample: Callable[[], None], started: float) -> float:
+    """Wait for ``proc`` while ``sample`` runs beside it; the seconds since ``started``."""
+    watcher = threading.Thread(target=sample, daemon=True)
+    watcher.start()
+    _, err = proc.communicate()
+    watcher.join()
+    assert proc.returncode == 0, err
+    return time.perf_counter() - started
+
+
 def bench_memory_batch(count: int, workers: int) -> None:
     """Stream ``count`` generated cases through batch; sample every process's RSS as it goes."""
     from spasm_advisor import Advisor
@@ -514,12 +524,7 @@ def bench_memory_batch(count: int, workers: int) -> None:
                 samples.append((time.perf_counter() - started, done, main, max(workers_rss, default=0)))
                 time.sleep(max(0.5, (time.perf_counter() - started) / 200))
 
-        watcher = threading.Thread(target=sample, daemon=True)
-        watcher.start()
-        _, err = proc.communicate()
-        watcher.join()
-        elapsed = time.perf_counter() - started
-        assert proc.returncode == 0, err
+        elapsed = _watched(proc, sample, started)
         size = output.stat().st_size
         with open(output, "rb") as stream:
             written = sum(1 for _ in stream) - 1
@@ -568,12 +573,7 @@ def bench_million(count: int, workers: int) -> None:
                 samples.append((time.perf_counter() - started, done, _rss_kib(proc.pid), children))
                 time.sleep(max(0.5, (time.perf_counter() - started) / 400))
 
-        watcher = threading.Thread(target=sample, daemon=True)
-        watcher.start()
-        _, err = proc.communicate()
-        watcher.join()
-        elapsed = time.perf_counter() - started
-        assert proc.returncode == 0, err
+        elapsed = _watched(proc, sample, started)
         size = output.stat().st_size
         with open(source, "rb") as stream:
             records_in = sum(1 for line in stream if line.strip())

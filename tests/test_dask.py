@@ -38,6 +38,17 @@ def _cell(value: object) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
+def _batch(source: Path, out: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    """spasm-advisor batch SOURCE -o OUT OPTIONS --quiet, run as the module the repository ships."""
+    return subprocess.run(
+        [sys.executable, "-m", "cli", "batch", str(source), "-o", str(out), *options, "--quiet"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).parent.parent,
+    )
+
+
 @pytest.fixture(scope="module", name="cases_csv")
 def _cases_csv(tmp_path_factory) -> tuple[Path, list[list[str]], list[dict[str, object]]]:
     """A CSV of 400 cases (some invalid), and spasm-advisor batch's CSV and JSON Lines output for it."""
@@ -54,13 +65,7 @@ def _cases_csv(tmp_path_factory) -> tuple[Path, list[list[str]], list[dict[str, 
     outputs = {}
     for fmt in ("csv", "jsonl"):
         out = folder / f"batch.{fmt}"
-        proc = subprocess.run(
-            [sys.executable, "-m", "cli", "batch", str(source), "-o", str(out), "--workers", "1", "--quiet"],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=Path(__file__).parent.parent,
-        )
+        proc = _batch(source, out, "--workers", "1")
         assert proc.returncode == 1, proc.stderr  # the three invalid rows
         outputs[fmt] = out.read_text()
     batch_rows = [row[1:] for row in csv.reader(io.StringIO(outputs["csv"]))][1:]
@@ -139,13 +144,7 @@ def test_summary_columns_match_batch_summary_records_row_for_row(cases_csv, clie
     """full=False: the summary columns, row for row what 'batch --record summary' writes for the same file."""
     source, batch_rows, _ = cases_csv
     out = tmp_path / "summary.jsonl"
-    proc = subprocess.run(
-        [sys.executable, "-m", "cli", "batch", str(source), "-o", str(out), "--record", "summary", "--quiet"],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=Path(__file__).parent.parent,
-    )
+    proc = _batch(source, out, "--record", "summary")
     assert proc.returncode == 1, proc.stderr
     records = [expand_summary(json.loads(line), KB) for line in out.read_text().splitlines()]
     cases = dd.read_csv(source, dtype=str, keep_default_na=False, blocksize=source.stat().st_size // 4)
