@@ -95,11 +95,15 @@ class Advisor:
 
         return Session(self)
 
-    def assess(self, facts: Mapping[str, object] | Case) -> Assessment:
+    def assess(self, facts: Mapping[str, object] | Case, *, region: str | None = None) -> Assessment:
         """Assess one case: triage, recommendations, withheld items and explanations.
+
+        ``region`` chooses the emergency number in the text people read
+        (``knowledge/regions.yaml``; default: the knowledge base's default).
 
         Raises:
             CaseError: if ``facts`` does not fit the vocabulary.
+            UnknownRegionError: if ``region`` is not defined by the knowledge base.
         """
         case = self.case(facts)
         engine = getattr(self._local, "engine", None)
@@ -108,4 +112,4 @@ class Advisor:
         values = {name: case.get(name) for name in self._compiled.fact_names}
         trace, findings = engine.run_case(values)
         fired = [self._compiled.branches[i] for i in trace]
-        return self._assembler.assemble(case, fired, findings)
+        return self._assembler.assemble(case, fired, findings, region=region)

@@ -16,7 +16,8 @@ from typing import Any
 
 from spasm_advisor.inference.compiler import Branch
 from spasm_advisor.kb.conditions import FindingRef, Known, Literal_, Value, render
-from spasm_advisor.kb.model import CATEGORIES, TRIAGE_LEVELS, KnowledgeBase, RuleSpec, triage_rank
+from spasm_advisor.kb.model import CATEGORIES, TRIAGE_LEVELS, KnowledgeBase, Region, RuleSpec, triage_rank
+from spasm_advisor.kb.person_text import fill, resolve_region
 
 __all__ = [
     "NOTICE",
@@ -160,7 +161,12 @@ class Withheld:
 
 @dataclass(frozen=True, slots=True)
 class Assessment:
-    """The outcome of assessing one case: triage, recommendations and why."""
+    """The outcome of assessing one case: triage, recommendations and why.
+
+    ``region`` is the region whose emergency number the person-facing texts
+    carry (None when the knowledge base names no region); it is not part of
+    the JSON contract.
+    """
 
     triage: str
     recommendations: tuple[Recommendation, ...]
@@ -172,6 +178,7 @@ class Assessment:
     case: tuple[tuple[str, Value], ...]
     kb_version: str
     kb_digest: str
+    region: str | None = None
 
     def recommendation_ids(self) -> tuple[str, ...]:
         """Ids of the recommendations given, in output order."""
@@ -282,6 +289,7 @@ class Assembler:
             for rec_id, spec in kb.recommendations.items()
         }
         self._red_flags = kb.red_flags()
+        self._default_region = resolve_region(kb, None)
 
     def _plan(self, branch: Branch) -> _BranchPlan:
         return self._plans[branch.rule.id, branch.number]
@@ -308,9 +316,19 @@ class Assembler:
             absent_findings=tuple(dict.fromkeys(absent)),
         )
 
-    def assemble(self, values: Mapping[str, Value], fired: Sequence[Branch], findings: set[str]) -> Assessment:
-        """Turn the branches that fired (in firing order) into an :class:`Assessment`."""
+    def assemble(
+        self, values: Mapping[str, Value], fired: Sequence[Branch], findings: set[str], *, region: str | None = None
+    ) -> Assessment:
+        """Turn the branches that fired (in firing order) into an :class:`Assessment`.
+
+        ``region`` (default: the knowledge base's) fills in the emergency
+        number in the person-facing text.
+
+        Raises:
+            UnknownRegionError: ``region`` is not defined by the knowledge base.
+        """
         kb = self.kb
+        where: Region | None = self._default_region if region is None else resolve_region(kb, region)
         explainer = _Explainer(self, values, fired)
         fired_rules = [branch.rule for branch in explainer.first_branch.values()]
 
@@ -331,9 +349,9 @@ class Assembler:
                 elif kind == "recommend":
                     recommended.setdefault(action.target, []).append(rule.id)
                 elif kind == "withhold":
-                    withheld.append((action.target, rule.id, action.text or ""))
+                    withheld.append((action.target, rule.id, fill(action.text or "", where)))
                 elif kind == "caution":
-                    warnings.setdefault(action.target, []).append(Warning_(rule.id, action.text or ""))
+                    warnings.setdefault(action.target, []).append(Warning_(rule.id, fill(action.text or "", where)))
 
         withheld_ids = {target for target, _, _ in withheld}
         recommendations = []
@@ -345,12 +363,12 @@ class Assembler:
                 Recommendation(
                     id=rec_id,
                     category=spec.category,
-                    title=spec.title,
-                    advice=spec.advice,
+                    title=fill(spec.title, where),
+                    advice=fill(spec.advice, where),
                     # Fresh dicts: an assessment's evidence is its own to change.
                     evidence=tuple(dict(e) for e in self._evidence[rec_id]),
                     sources=spec.sources,
-                    cautions=spec.cautions,
+                    cautions=tuple(fill(c, where) for c in spec.cautions),
                     warnings=tuple(warnings.get(rec_id, ())),
                     explanation=tuple(explainer.node(r) for r in dict.fromkeys(recommended[rec_id])),
                 )
@@ -362,7 +380,7 @@ class Assembler:
             withheld=tuple(
                 Withheld(
                     id=target,
-                    title=kb.recommendations[target].title,
+                    title=fill(kb.recommendations[target].title, where),
                     reason=reason,
                     rule=rule_id,
                     recommended_by=tuple(dict.fromkeys(recommended.get(target, ()))),
@@ -377,6 +395,7 @@ class Assembler:
             case=tuple((name, values[name]) for name in kb.facts if values.get(name) is not None),
             kb_version=kb.version,
             kb_digest=kb.digest,
+            region=where.id if where is not None else None,
         )
 
 
@@ -424,10 +443,17 @@ class _Explainer:
         return result
 
 
-def assemble(kb: KnowledgeBase, values: Mapping[str, Value], fired: Sequence[Branch], findings: set[str]) -> Assessment:
+def assemble(
+    kb: KnowledgeBase,
+    values: Mapping[str, Value],
+    fired: Sequence[Branch],
+    findings: set[str],
+    *,
+    region: str | None = None,
+) -> Assessment:
     """Turn the branches that fired (in firing order) into an :class:`Assessment`.
 
     A one-off :class:`Assembler`; to assemble many assessments over one
     knowledge base, build an :class:`Assembler` once and reuse it.
     """
-    return Assembler(kb).assemble(values, fired, findings)
+    return Assembler(kb).assemble(values, fired, findings, region=region)
