@@ -596,7 +596,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         from spasm_advisor.service.app import create_app
         from spasm_advisor.service.config import ServiceConfig
     except ImportError as exc:
-        raise UsageError("serve needs the server extra: pip install 'spasm-advisor[server]'") from exc
+        raise UsageError("serve needs the server extra: pip install '.[server]' in the Spasm Advisor checkout") from exc
     if bool(args.rules) != bool(args.knowledge):
         raise UsageError("--rules and --knowledge go together: give both folders")
     if args.workers < 1:

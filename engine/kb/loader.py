@@ -379,11 +379,10 @@ def _fact_answers(
     if not isinstance(raw, Mapping) or not raw:
         raise doc.error("'answers' must map replies to values, e.g. {yes: poor, no: good}", node, key="answers")
     pairs = []
-    for reply, value in raw.items():
-        # YAML reads a bare yes/no as true/false: accept that spelling too.
-        said = {True: "yes", False: "no"}.get(reply, reply) if isinstance(reply, bool) else reply
+    for said, value in raw.items():
+        # Keys are always text here: the YAML reader refuses a bare yes (true) as a key.
         if not isinstance(said, str) or not said.strip() or said.strip().lower() in _RESERVED_REPLIES:
-            raise doc.error(f"'answers': {brief(reply)} cannot be a reply", node, key="answers")
+            raise doc.error(f"'answers': {brief(said)} cannot be a reply", node, key="answers")
         if value not in values:
             raise doc.error(
                 f"'answers': {brief(said)} maps to {brief(value)}, which is not one of {', '.join(values)}",

@@ -382,7 +382,7 @@ def _verification(advisor: Advisor) -> VerificationAudit:
             )
             for inv in declared.values()
         )
-        note = "The proofs were not run: install z3-solver (pip install 'spasm-advisor[audit]')."
+        note = "The proofs were not run: install z3-solver (pip install '.[audit]' in the Spasm Advisor checkout)."
         return VerificationAudit(False, note, unchecked, (), None, None)
     report = verify(advisor)
     invariants = tuple(
