@@ -130,7 +130,7 @@ def test_emergency_counts_unanswered_questions_that_cannot_matter(advisor):
     report = report_of(advisor, {"saddle_anaesthesia": True})
     assert not report.provisional
     (line,) = report.section("unanswered").lines
-    assert "cannot raise the level of care" in line.text
+    assert "could not make this more urgent" in line.text
 
 
 def test_actions_are_the_best_evidence_and_the_rest_are_options(advisor, kb):

@@ -355,14 +355,14 @@ def _unanswered_section(assessment: Assessment, kb: KnowledgeBase, open_flags: l
         lines.append(
             Line(
                 f"{others} more {'question' if others == 1 else 'questions'} about warning signs "
-                f"{'was' if others == 1 else 'were'} not answered; the answers cannot raise the level of care."
+                f"{'was' if others == 1 else 'were'} not answered; the answers could not make this more urgent."
             )
         )
     elif others:
         lines.append(
             Line(
                 f"{_questions(others)} about warning signs {'was' if others == 1 else 'were'} not answered; "
-                "the answers cannot raise the level of care."
+                "the answers could not make this more urgent."
             )
         )
     note = None

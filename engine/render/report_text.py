@@ -67,7 +67,7 @@ def _options(section: Section, width: int, style: Style) -> list[str]:
         while plain:
             listed = "; ".join(_plain_labelled(line) for line in plain[:shown])
             more = len(plain) - shown
-            text = head + listed + (f"; and {more} more (see them with --details)." if more else ".")
+            text = head + listed + (f"; and {more} more (add --details to the command to see them)." if more else ".")
             rows = wrap(text, width, "", "  ")
             if len(rows) <= OPTION_LINES or shown == 1:
                 break
