@@ -334,7 +334,7 @@ def answer_hint(spec: FactSpec) -> str:
     if spec.maximum is not None:
         return f"{spec.minimum if spec.minimum is not None else 0}-{spec.maximum}{unit} / don't know"
     low = spec.minimum if spec.minimum is not None else 0
-    return f"a whole number{unit}, {low} or more / don't know"
+    return f"a whole number{' of' + unit if unit else ''}, {low} or more / don't know"
 
 
 def _expected(spec: FactSpec) -> str:
