@@ -104,6 +104,16 @@ def _case_argument(help: str = "case file, or '-' for stdin") -> Arg:
     return arg("case", metavar="CASE", help=help)
 
 
+#: Whose emergency number the person-facing text gives.
+REGION_OPTION = arg(
+    "--region",
+    metavar="REGION",
+    help="whose emergency number the text gives (uk, us, eu, ...; default: the knowledge base's)",
+)
+#: The detailed report.
+DETAILS_OPTION = arg("-v", "--details", action="store_true", help="add each item's advice, cautions and evidence")
+
+
 # --- shared steps of the commands ------------------------------------------------
 
 
@@ -142,7 +152,59 @@ def _require_audit_extra() -> None:
     try:
         import z3  # noqa: F401
     except ImportError as exc:
-        raise UsageError("this command needs the audit extra: pip install 'spasm-advisor[audit]'") from exc
+        raise UsageError(
+            "this command needs the audit extra: pip install '.[audit]' in the Spasm Advisor checkout "
+            "(or pip install z3-solver)"
+        ) from exc
+
+
+# --- text for a terminal ------------------------------------------------------------
+
+#: A person's report reads badly in lines longer than this, however wide the terminal.
+_REPORT_WIDTH = 100
+
+
+def _terminal(stream: Any, widest: int | None = None) -> tuple[int, bool]:
+    """The width to wrap to and whether to use colour, for text written to ``stream``.
+
+    On a terminal: its width (at most ``widest``) and colour unless
+    ``NO_COLOR`` is set (https://no-color.org); otherwise 80 columns, no colour.
+    """
+    import os
+    import shutil
+
+    from spasm_advisor.render.terminal import DEFAULT_WIDTH, MIN_WIDTH
+
+    try:
+        tty = bool(stream.isatty())
+    except (AttributeError, ValueError):
+        tty = False
+    if not tty:
+        return DEFAULT_WIDTH, False
+    width = max(MIN_WIDTH, shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns)
+    return (min(width, widest) if widest else width), not os.environ.get("NO_COLOR")
+
+
+def _report_text(assessment: Any, advisor: Advisor, *, details: bool) -> str:
+    """The person's report of ``assessment``, for standard output."""
+    from spasm_advisor.render.report import build_report
+    from spasm_advisor.render.report_text import render_text
+
+    width, colour = _terminal(sys.stdout, _REPORT_WIDTH)
+    report = build_report(assessment, advisor.knowledge_base)
+    return render_text(report, width=width, colour=colour, details=details)
+
+
+def _assess(advisor: Advisor, case: Any, region: str | None) -> Any:
+    """``advisor.assess`` for ``--region``: an unknown region is a usage error."""
+    from spasm_advisor.errors import UnknownRegionError
+
+    if region is None:
+        return advisor.assess(case)
+    try:
+        return advisor.assess(case, region=region)
+    except UnknownRegionError as exc:
+        raise UsageError(f"--region: {exc}") from exc
 
 
 # --- assess, cases, explain, why-not, schema ---------------------------------------
@@ -150,7 +212,7 @@ def _require_audit_extra() -> None:
 
 def _cmd_assess(args: argparse.Namespace) -> int:
     advisor, case = _advisor_and_case(args)
-    assessment = advisor.assess(case)
+    assessment = _assess(advisor, case, args.region)
     fmt = "json" if args.json else (args.format or "text")
     if fmt == "json":
         print(assessment.to_json())
@@ -159,9 +221,7 @@ def _cmd_assess(args: argparse.Namespace) -> int:
 
         _print_json(to_cds_hooks(assessment, advisor.knowledge_base))
     else:
-        from spasm_advisor.render.report import render_text
-
-        sys.stdout.write(render_text(assessment))
+        sys.stdout.write(_report_text(assessment, advisor, details=args.details))
     return ExitCode.OK
 
 
@@ -190,14 +250,27 @@ def _cmd_cases(args: argparse.Namespace) -> int:
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
-    from spasm_advisor.render.explain import render_explanation
+    from spasm_advisor.render.explain import render_explanation, render_explanation_html
 
     advisor, case = _advisor_and_case(args)
     assessment = advisor.assess(case)
-    if args.json:
-        _print_json(assessment.explain())
+    kb = advisor.knowledge_base
+    fmt = "json" if args.json else (args.format or "text")
+    if fmt == "json":
+        text = json.dumps(assessment.explain(), indent=2, ensure_ascii=False) + "\n"
+    elif fmt == "html":
+        text = render_explanation_html(assessment, kb)
     else:
-        sys.stdout.write(render_explanation(assessment))
+        width = _terminal(sys.stdout)[0] if args.output is None else 80
+        text = render_explanation(assessment, kb, width=width)
+    if args.output is None:
+        sys.stdout.write(text)
+        return ExitCode.OK
+    try:
+        Path(args.output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{args.output}: cannot write: {exc.strerror}") from exc
+    print(f"wrote {args.output}", file=sys.stderr)
     return ExitCode.OK
 
 
@@ -416,29 +489,21 @@ def _save_answers(path: Path, text: str) -> str | None:
     return None
 
 
-def _interview_why(assessment: object) -> str:
-    """The answers behind the emergency triage, in words: 'saddle_anaesthesia = yes, ...'."""
-    facts: dict[str, object] = {}
-
-    def collect(node: object) -> None:
-        facts.update(dict(getattr(node, "facts", ())))
-        for child in getattr(node, "derived_from", ()):
-            collect(child)
-
-    titles = []
-    for node in getattr(assessment, "triage_explanation", ()):
-        titles.append(node.title)
-        collect(node)
-    said = ", ".join(f"{k} = {'yes' if v is True else 'no' if v is False else v}" for k, v in facts.items())
-    return "; ".join(titles) + (f" (your answers: {said})" if said else "")
-
-
 def _cmd_interview(args: argparse.Namespace) -> int:
     import io
-    import textwrap
 
-    from spasm_advisor.io.interview import AnswerError, Interview, answer_hint, case_yaml, help_text, parse_reply
-    from spasm_advisor.render.report import render_text
+    from spasm_advisor.io.interview import (
+        ROLE_GROUP_TITLES,
+        AnswerError,
+        Interview,
+        answer_hint,
+        case_yaml,
+        group_of,
+        help_text,
+        parse_reply,
+    )
+    from spasm_advisor.kb.person_text import emergency_phrase, resolve_region
+    from spasm_advisor.render.terminal import Style, wrap
 
     advisor = _load_advisor(args)
     save = _check_save_target(args.save) if args.save else None
@@ -447,24 +512,42 @@ def _cmd_interview(args: argparse.Namespace) -> int:
     if isinstance(sys.stdin, io.TextIOWrapper):
         sys.stdin.reconfigure(errors="replace")  # undecodable bytes become an invalid answer, not a crash
     kb = advisor.knowledge_base
+    try:
+        phrase = emergency_phrase(resolve_region(kb, args.region))
+    except ValueError as exc:
+        raise UsageError(f"--region: {exc}") from exc
+    width, colour = _terminal(sys.stdout, _REPORT_WIDTH)
+    style = Style(colour)
+    # Typed answers are echoed by the terminal; answers read from a pipe or
+    # a file are echoed here, so that the output reads as a conversation.
+    echo = not sys.stdin.isatty()
     interview = Interview(kb)
-    print(
+    intro = (
         "Spasm Advisor interview. Answer each question with yes, no or don't know (dk); "
-        "'back' changes the previous answer, 'help' explains a question, Ctrl-C leaves.\n"
-        "General information, not medical advice: in an emergency call your local emergency number."
+        "'back' changes the previous answer, 'help' explains a question, Ctrl-C leaves. "
+        f"General information, not medical advice: in an emergency call {phrase}."
     )
+    print("\n".join(wrap(intro, width)))
+    group = None
     try:
         while (spec := interview.current()) is not None:
             number, left = len(interview.answers) + 1, interview.remaining()
-            print(f"\nQuestion {number} ({left} left at most): {spec.question}")
+            if group_of(spec) != group:
+                group = group_of(spec)
+                print("\n" + style(f"Part {group + 1} of {len(ROLE_GROUP_TITLES)}: {ROLE_GROUP_TITLES[group]}", "bold"))
+            print("\n" + "\n".join(wrap(f"Question {number} ({left} left at most): {spec.question}", width, "", "  ")))
             while True:
                 try:
-                    reply = parse_reply(spec, input(f"  [{answer_hint(spec)}] > "))
+                    typed = input(f"  [{answer_hint(spec)}] > ")
+                    if echo:
+                        print(typed)
+                    reply = parse_reply(spec, typed)
                 except AnswerError as exc:
                     print(f"  {exc}")
                     continue
                 if reply.kind == "help":
-                    print(textwrap.indent(help_text(spec), "  "))
+                    for paragraph in help_text(spec).splitlines():
+                        print("\n".join(wrap(paragraph, width, "  ", "  ")))
                     continue
                 break
             if reply.kind == "back":
@@ -489,13 +572,13 @@ def _cmd_interview(args: argparse.Namespace) -> int:
         print(f"\n{PROG}: {reason}: no report{note}", file=sys.stderr)
         return ExitCode.INTERRUPTED if interrupted else ExitCode.FINDINGS
 
-    assessment = advisor.assess(interview.case())
+    assessment = _assess(advisor, interview.case(), args.region)
     print()
     if interview.stopped_for_emergency:
-        print("EMERGENCY: your answers so far call for emergency care, so the questions stop here.")
-        print(textwrap.fill(f"Why: {_interview_why(assessment)}.", width=88, subsequent_indent="  "))
-        print()
-    sys.stdout.write(render_text(assessment))
+        print(style("Your answers call for emergency care, so the questions stop here.", "bold", "red") + "\n")
+    else:
+        print(style("That was the last question. Here is your report.", "bold") + "\n")
+    sys.stdout.write(_report_text(assessment, advisor, details=args.details))
     if save is not None:
         failed = _save_answers(save, case_yaml(interview.answers, kb))
         if failed:
@@ -515,7 +598,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         from spasm_advisor.service.app import create_app
         from spasm_advisor.service.config import ServiceConfig
     except ImportError as exc:
-        raise UsageError("serve needs the server extra: pip install 'spasm-advisor[server]'") from exc
+        raise UsageError("serve needs the server extra: pip install '.[server]' in the Spasm Advisor checkout") from exc
     if bool(args.rules) != bool(args.knowledge):
         raise UsageError("--rules and --knowledge go together: give both folders")
     if args.workers < 1:
@@ -588,6 +671,8 @@ COMMANDS: Mapping[str, Command | Group] = {
                 _json_option("print the assessment as JSON"),
                 arg("--format", choices=["text", "json", "cds-hooks"], default=None, help="output format"),
             ),
+            DETAILS_OPTION,
+            REGION_OPTION,
             *KB_OPTIONS,
         ),
     ),
@@ -602,7 +687,15 @@ COMMANDS: Mapping[str, Command | Group] = {
     "explain": Command(
         _cmd_explain,
         "the derivation tree of a case's triage and advice",
-        (_case_argument(), _json_option("print the tree as JSON"), *KB_OPTIONS),
+        (
+            _case_argument(),
+            one_of(
+                _json_option("print the tree as JSON"),
+                arg("--format", choices=["text", "json", "html"], default=None, help="html: one self-contained page"),
+            ),
+            arg("-o", "--output", metavar="FILE", help="write to FILE instead of standard output"),
+            *KB_OPTIONS,
+        ),
     ),
     "why-not": Command(
         _cmd_why_not,
@@ -736,6 +829,8 @@ COMMANDS: Mapping[str, Command | Group] = {
                 metavar="CASE.yaml",
                 help="write the answers as a case file ('assess CASE.yaml' reproduces the report)",
             ),
+            arg("-v", "--details", action="store_true", help="end with the detailed report"),
+            REGION_OPTION,
             *KB_OPTIONS,
         ),
     ),

@@ -15,6 +15,7 @@ most resembles, so callers can catch either::
     ├── FhirResourceError (ValueError)        a FHIR resource given to the service does not parse
     ├── FeedbackError                         the service's feedback database cannot be used
     ├── ApiError                              an HTTP error answer of the service (status, fields)
+    ├── UnknownRegionError (ValueError)       a region the knowledge base does not define
     └── UsageError                            the command line was called wrongly
 
 Each error carries where it happened (``path``, ``line``, ``field``) as
@@ -50,6 +51,7 @@ __all__ = [
     "FhirResourceError",
     "JSONContentError",
     "KnowledgeBaseError",
+    "UnknownRegionError",
     "UsageError",
     "brief",
     "one_line",
@@ -265,3 +267,7 @@ class ApiError(EngineError):
     def body(self) -> dict[str, object]:
         """The JSON body: ``{"status", "title", "errors": [{"field", "message", "expected"}]}``."""
         return {"status": self.status, "title": self.title, "errors": self.errors}
+
+
+class UnknownRegionError(EngineError, ValueError):
+    """A region was asked for that the knowledge base does not define (``knowledge/regions.yaml``)."""

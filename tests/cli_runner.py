@@ -10,6 +10,13 @@ from pathlib import Path
 DATA = Path(__file__).parent / "data"
 
 
+def is_report(text: str) -> bool:
+    """Whether ``text`` starts like a text report: the headline of a level of care."""
+    from spasm_advisor.render.report import HEADLINES
+
+    return text.startswith(tuple(f"{label}" for label, _ in HEADLINES.values()))
+
+
 def script() -> str:
     """The installed console script (next to the running interpreter, else on PATH)."""
     candidate = Path(sys.executable).parent / "spasm-advisor"

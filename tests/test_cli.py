@@ -31,15 +31,16 @@ def test_version():
 
 
 def test_assess_text_report(tmp_path):
-    """The text report puts triage first and lists referrals, withheld items and unknown red flags."""
+    """The text report puts the level first and lists referrals, withheld items and unknown red flags."""
     case = write(tmp_path, "c.yaml", "age: 60\non_anticoagulants: true\n")
     out = run("assess", case, *MINI)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert lines[0] == "Triage: routine"
-    assert "Withheld (not advised for this case):" in out.stdout
-    assert "Bleeding risk. (rule no_painkiller_on_anticoagulants)" in out.stdout
-    assert "Unanswered red-flag questions" in out.stdout
+    assert lines[0].startswith("SEE A GP OR PHYSIOTHERAPIST: ")  # routine
+    assert "Not advised for you" in out.stdout
+    assert "Bleeding risk." in out.stdout
+    assert "no_painkiller_on_anticoagulants" not in out.stdout  # rule ids are for explain
+    assert "Questions not answered" in out.stdout
     assert "not medical advice" in out.stdout
 
 
@@ -139,7 +140,7 @@ def test_bundled_example_runs():
     example = Path(__file__).parent.parent / "examples" / "desk_worker.yaml"
     out = run("assess", str(example))
     assert out.returncode == 0, out.stderr
-    assert out.stdout.startswith("Triage: self_care")
+    assert out.stdout.startswith("SELF-CARE: ")
 
 
 # --- the exit-code contract: 0 success, 1 findings, 2 usage or input error, 3 internal error ---

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cli_runner import is_report
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -401,7 +402,7 @@ def test_cli_case_input_exit_codes(stdin, fragment):
     code, out, err = run_cli(["assess", "-", *MINI], stdin)
     if fragment is None:
         assert code == 0, err
-        assert out.startswith("Triage: ")
+        assert is_report(out)
         return
     assert code == 2
     assert out == ""
@@ -558,7 +559,7 @@ def test_fuzz_cli_assess(data):
         assert len(err.strip().splitlines()) == 1
         assert out == ""
     else:
-        assert out.startswith("Triage: ")
+        assert is_report(out)
     assert "internal error" not in err
 
 

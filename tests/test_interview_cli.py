@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -11,13 +12,18 @@ from cli_runner import script
 
 pexpect = pytest.importorskip("pexpect")
 
-QUESTION = re.compile(r"Question (\d+) \((\d+) left at most\): ([^\r\n]*)\r?\n")
+QUESTION = re.compile(r"Question (\d+) \((\d+) left at most\): ")
 PROMPT = r"\] > "
 
 
-def spawn(*args: str, cwd: Path | None = None):
-    """Start the installed program on a pseudo-terminal, wide enough that nothing wraps."""
-    child = pexpect.spawn(script(), ["interview", *args], encoding="utf-8", timeout=30, dimensions=(60, 400), cwd=cwd)
+def spawn(*args: str, cwd: Path | None = None, colour: bool = False):
+    """Start the installed program on an 80-column pseudo-terminal (as wide as a pipe's output)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS")}
+    if not colour:
+        env["NO_COLOR"] = "1"
+    child = pexpect.spawn(
+        script(), ["interview", *args], encoding="utf-8", timeout=30, dimensions=(60, 80), cwd=cwd, env=env
+    )
     child.delaybeforesend = None
     return child
 
@@ -30,12 +36,18 @@ def finish(child) -> tuple[str, int | None]:
     return rest, child.exitstatus
 
 
+def question_text(child) -> str:
+    """After a QUESTION match, read to the prompt; return the question (wrapped lines joined)."""
+    child.expect(PROMPT)
+    text = child.before.rsplit("\r\n", 1)[0]  # the line before the prompt holds the answer hint
+    return " ".join(text.split())
+
+
 def next_question(child) -> tuple[int, int, str]:
     """Wait for the next question and its prompt; return its number, how many are left and its text."""
     child.expect(QUESTION)
-    number, left, text = int(child.match.group(1)), int(child.match.group(2)), child.match.group(3)
-    child.expect(PROMPT)
-    return number, left, text
+    number, left = int(child.match.group(1)), int(child.match.group(2))
+    return number, left, question_text(child)
 
 
 @pytest.fixture(scope="module", name="questions")
@@ -60,13 +72,15 @@ def test_ces_answer_stops_early_with_emergency_first(questions):
     }
     assert left == len(questions)
     child.sendline("yes")
-    child.expect("EMERGENCY: your answers so far call for emergency care, so the questions stop here")
-    child.expect(r"\r\nWhy: ")
-    child.expect("Triage: emergency")
+    child.expect("Your answers call for emergency care, so the questions stop here.")
+    child.expect("EMERGENCY: go to an emergency department now")
     rest, status = finish(child)
     assert status == 0
     assert "Question 2" not in rest
-    assert "[emergency_care]" in rest
+    words = " ".join(rest.split())  # the report is wrapped to the terminal
+    assert f'This is because of your answer to "{text}" (yes).' in words  # the question, not a fact id
+    assert "What to do now" in words
+    assert "Tell the staff which warning signs you have" in words  # the emergency referral's advice
 
 
 def test_benign_case_to_the_end_and_saved_case_reproduces_report(tmp_path, questions):
@@ -82,17 +96,15 @@ def test_benign_case_to_the_end_and_saved_case_reproduces_report(tmp_path, quest
     child = spawn("--save", str(saved))
     asked, lefts = [], []
     while True:
-        index = child.expect([QUESTION, "Triage: "])
+        index = child.expect([QUESTION, "That was the last question. Here is your report."])
         if index == 1:
             break
-        number, left, text = int(child.match.group(1)), int(child.match.group(2)), child.match.group(3)
-        child.expect(PROMPT)
-        spec = questions[text]
+        number, left = int(child.match.group(1)), int(child.match.group(2))
+        spec = questions[question_text(child)]
         assert number == len(asked) + 1
         asked.append(spec.id)
         lefts.append(left)
         child.sendline(plan.get(spec.id, "no" if spec.type == "boolean" else "dk"))
-    report_start = "Triage: " + child.readline()
     rest, status = finish(child)
     assert status == 0
     assert "EMERGENCY" not in rest
@@ -100,7 +112,9 @@ def test_benign_case_to_the_end_and_saved_case_reproduces_report(tmp_path, quest
     assert len(asked) < len(questions)  # some questions were skipped
     assert lefts[-1] == 1
     assert f"Answers saved to {saved}" in rest
-    report = _normalise(report_start + rest.split("\r\nAnswers saved to")[0])
+    report = _normalise(rest.split("\r\nAnswers saved to")[0])
+    assert report.lstrip().startswith("SELF-CARE: ")
+    assert "\x1b[" not in report  # NO_COLOR
     again = subprocess.run([script(), "assess", str(saved)], capture_output=True, text=True, check=False)
     assert again.returncode == 0, again.stderr
     assert again.stdout.strip() == report.strip()
@@ -152,8 +166,7 @@ def test_back_revisits_the_previous_question(questions):
     child.sendline("back")
     child.expect("This is the first question: there is nothing to go back to.")
     child.expect(QUESTION)
-    assert child.match.group(3) == first
-    child.expect(PROMPT)
+    assert question_text(child) == first
     child.sendline("no")
     number, _, second = next_question(child)
     assert number == 2
@@ -214,3 +227,35 @@ def test_save_target_checked_before_any_question(tmp_path):
     assert status == 2
     assert "does not exist" in rest
     assert "Question" not in rest
+
+
+def test_progress_parts_natural_answers_and_colour(questions):
+    """Each part of the interview is announced; yes answers a choice question; a terminal gets colour."""
+    child = spawn(colour=True)
+    child.expect(r"Part 1 of 4: warning signs")
+    _, _, text = next_question(child)
+    assert questions[text].is_red_flag
+    while questions[text].id != "posture":
+        spec = questions[text]
+        reply = {"age": "35", "duration_days": "3", "pain_severity": "4"}.get(spec.id)
+        child.sendline(reply or ("no" if spec.type == "boolean" else "dk"))
+        _, _, text = next_question(child)
+    assert "[yes / no / don't know]" in child.before + child.after
+    child.sendline("yes")  # "Do you spend long periods slouched...?": yes means poor
+    _, _, text = next_question(child)
+    assert questions[text].id != "posture"
+    child.sendintr()
+    _, status = finish(child)
+    assert status == 130
+
+
+def test_colour_on_a_terminal_and_never_with_no_color():
+    """The emergency headline is bold red on a terminal, and plain with NO_COLOR set."""
+    for colour in (True, False):
+        child = spawn(colour=colour)
+        next_question(child)
+        child.sendline("yes")
+        rest, status = finish(child)
+        assert status == 0
+        assert ("\x1b[1;31mEMERGENCY" in rest) is colour
+        assert ("\x1b[" in rest) is colour

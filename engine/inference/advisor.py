@@ -95,23 +95,28 @@ class Advisor:
 
         return Session(self)
 
-    def assess(self, facts: Mapping[str, object] | Case) -> Assessment:
+    def assess(self, facts: Mapping[str, object] | Case, *, region: str | None = None) -> Assessment:
         """Assess one case: triage, recommendations, withheld items and explanations.
+
+        ``region`` chooses the emergency number in the text people read
+        (``knowledge/regions.yaml``; default: the knowledge base's default).
 
         Raises:
             CaseError: if ``facts`` does not fit the vocabulary.
+            UnknownRegionError: if ``region`` is not defined by the knowledge base.
         """
         case, fired, findings = self._run(facts)
-        return self._assembler.assemble(case, fired, findings)
+        return self._assembler.assemble(case, fired, findings, region=region)
 
-    def summarise(self, facts: Mapping[str, object] | Case) -> AssessmentSummary:
+    def summarise(self, facts: Mapping[str, object] | Case, *, region: str | None = None) -> AssessmentSummary:
         """Assess one case without building its explanations: ``assess(facts).summary()``, faster.
 
         Raises:
             CaseError: if ``facts`` does not fit the vocabulary.
+            UnknownRegionError: if ``region`` is not defined by the knowledge base.
         """
         case, fired, findings = self._run(facts)
-        return self._assembler.summarise(case, fired, findings)
+        return self._assembler.summarise(case, fired, findings, region=region)
 
     def _run(self, facts: Mapping[str, object] | Case) -> tuple[Case, list[Branch], set[str]]:
         """Validate a case and run this thread's engine on it: the branches that fired and the findings."""

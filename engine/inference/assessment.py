@@ -21,7 +21,8 @@ from typing import Any
 
 from spasm_advisor.inference.compiler import Branch
 from spasm_advisor.kb.conditions import FindingRef, Known, Literal_, Value, render
-from spasm_advisor.kb.model import CATEGORIES, TRIAGE_LEVELS, KnowledgeBase, RuleSpec, triage_rank
+from spasm_advisor.kb.model import CATEGORIES, TRIAGE_LEVELS, KnowledgeBase, Region, RuleSpec, triage_rank
+from spasm_advisor.kb.person_text import fill, resolve_region
 
 __all__ = [
     "NOTICE",
@@ -193,7 +194,12 @@ class AssessmentSummary:
 
 @dataclass(frozen=True, slots=True)
 class Assessment:
-    """The outcome of assessing one case: triage, recommendations and why."""
+    """The outcome of assessing one case: triage, recommendations and why.
+
+    ``region`` is the region whose emergency number the person-facing texts
+    carry (None when the knowledge base names no region); it is not part of
+    the JSON contract.
+    """
 
     triage: str
     recommendations: tuple[Recommendation, ...]
@@ -205,6 +211,7 @@ class Assessment:
     case: tuple[tuple[str, Value], ...]
     kb_version: str
     kb_digest: str
+    region: str | None = None
 
     def recommendation_ids(self) -> tuple[str, ...]:
         """Ids of the recommendations given, in output order."""
@@ -328,6 +335,7 @@ class Assembler:
             for rec_id, spec in kb.recommendations.items()
         }
         self._red_flags = kb.red_flags()
+        self._default_region = resolve_region(kb, None)
 
     def _plan(self, branch: Branch) -> _BranchPlan:
         return self._plans[branch.rule.id, branch.number]
@@ -354,8 +362,15 @@ class Assembler:
             absent_findings=tuple(dict.fromkeys(absent)),
         )
 
-    def _decide(self, fired_rules: Sequence[RuleSpec]) -> _Decision:
-        """What the rules that fired (each once, in firing order) conclude, before explanations."""
+    def _where(self, region: str | None) -> Region | None:
+        """The region whose emergency number fills the person-facing text (default: the knowledge base's)."""
+        return self._default_region if region is None else resolve_region(self.kb, region)
+
+    def _decide(self, fired_rules: Sequence[RuleSpec], where: Region | None) -> _Decision:
+        """What the rules that fired (each once, in firing order) conclude, before explanations.
+
+        ``where`` fills in the emergency number in withhold reasons and cautions.
+        """
         level = 0
         triage_rules: list[str] = []
         recommended: dict[str, list[str]] = {}
@@ -373,22 +388,27 @@ class Assembler:
                 elif kind == "recommend":
                     recommended.setdefault(action.target, []).append(rule.id)
                 elif kind == "withhold":
-                    withheld.append((action.target, rule.id, action.text or ""))
+                    withheld.append((action.target, rule.id, fill(action.text or "", where)))
                 elif kind == "caution":
-                    warnings.setdefault(action.target, []).append(Warning_(rule.id, action.text or ""))
+                    warnings.setdefault(action.target, []).append(Warning_(rule.id, fill(action.text or "", where)))
         withheld_ids = {target for target, _, _ in withheld}
         in_order = sorted(recommended, key=self._rec_order.__getitem__)
         given = [rec_id for rec_id in in_order if rec_id not in withheld_ids]
         return _Decision(TRIAGE_LEVELS[level], triage_rules, given, recommended, withheld, warnings)
 
-    def summarise(self, values: Mapping[str, Value], fired: Sequence[Branch], findings: set[str]) -> AssessmentSummary:
+    def summarise(
+        self, values: Mapping[str, Value], fired: Sequence[Branch], findings: set[str], *, region: str | None = None
+    ) -> AssessmentSummary:
         """The :class:`AssessmentSummary` of the branches that fired, without building any explanation.
 
-        Equal to ``assemble(values, fired, findings).summary()``, at a fraction of the cost.
+        Equal to ``assemble(values, fired, findings, region=region).summary()``, at a fraction of the cost.
+
+        Raises:
+            UnknownRegionError: ``region`` is not defined by the knowledge base.
         """
         kb = self.kb
         rules = {branch.rule.id: branch.rule for branch in fired}  # first firing order
-        decision = self._decide(tuple(rules.values()))
+        decision = self._decide(tuple(rules.values()), self._where(region))
         return AssessmentSummary(
             triage=decision.triage,
             recommendations=tuple((rec_id, kb.recommendations[rec_id].category) for rec_id in decision.given),
@@ -400,12 +420,22 @@ class Assembler:
             kb_digest=kb.digest,
         )
 
-    def assemble(self, values: Mapping[str, Value], fired: Sequence[Branch], findings: set[str]) -> Assessment:
-        """Turn the branches that fired (in firing order) into an :class:`Assessment`."""
+    def assemble(
+        self, values: Mapping[str, Value], fired: Sequence[Branch], findings: set[str], *, region: str | None = None
+    ) -> Assessment:
+        """Turn the branches that fired (in firing order) into an :class:`Assessment`.
+
+        ``region`` (default: the knowledge base's) fills in the emergency
+        number in the person-facing text.
+
+        Raises:
+            UnknownRegionError: ``region`` is not defined by the knowledge base.
+        """
         kb = self.kb
+        where = self._where(region)
         explainer = _Explainer(self, values, fired)
         fired_rules = [branch.rule for branch in explainer.first_branch.values()]
-        decision = self._decide(fired_rules)
+        decision = self._decide(fired_rules, where)
         recommended, warnings = decision.recommended, decision.warnings
         recommendations = []
         for rec_id in decision.given:
@@ -414,12 +444,12 @@ class Assembler:
                 Recommendation(
                     id=rec_id,
                     category=spec.category,
-                    title=spec.title,
-                    advice=spec.advice,
+                    title=fill(spec.title, where),
+                    advice=fill(spec.advice, where),
                     # Fresh dicts: an assessment's evidence is its own to change.
                     evidence=tuple(dict(e) for e in self._evidence[rec_id]),
                     sources=spec.sources,
-                    cautions=spec.cautions,
+                    cautions=tuple(fill(c, where) for c in spec.cautions),
                     warnings=tuple(warnings.get(rec_id, ())),
                     explanation=tuple(explainer.node(r) for r in dict.fromkeys(recommended[rec_id])),
                 )
@@ -431,7 +461,7 @@ class Assembler:
             withheld=tuple(
                 Withheld(
                     id=target,
-                    title=kb.recommendations[target].title,
+                    title=fill(kb.recommendations[target].title, where),
                     reason=reason,
                     rule=rule_id,
                     recommended_by=tuple(dict.fromkeys(recommended.get(target, ()))),
@@ -446,6 +476,7 @@ class Assembler:
             case=tuple((name, values[name]) for name in kb.facts if values.get(name) is not None),
             kb_version=kb.version,
             kb_digest=kb.digest,
+            region=where.id if where is not None else None,
         )
 
 
@@ -505,10 +536,17 @@ class _Explainer:
         return result
 
 
-def assemble(kb: KnowledgeBase, values: Mapping[str, Value], fired: Sequence[Branch], findings: set[str]) -> Assessment:
+def assemble(
+    kb: KnowledgeBase,
+    values: Mapping[str, Value],
+    fired: Sequence[Branch],
+    findings: set[str],
+    *,
+    region: str | None = None,
+) -> Assessment:
     """Turn the branches that fired (in firing order) into an :class:`Assessment`.
 
     A one-off :class:`Assembler`; to assemble many assessments over one
     knowledge base, build an :class:`Assembler` once and reuse it.
     """
-    return Assembler(kb).assemble(values, fired, findings)
+    return Assembler(kb).assemble(values, fired, findings, region=region)

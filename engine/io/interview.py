@@ -62,19 +62,22 @@ import yaml
 from spasm_advisor.errors import AnswerError, brief
 from spasm_advisor.io.case import validate_case
 from spasm_advisor.kb.conditions import Comparison, FindingRef, Known, Literal_, Value, compare
-from spasm_advisor.kb.model import FactSpec, KnowledgeBase, RuleSpec
+from spasm_advisor.kb.model import TRIAGE_LEVELS, FactSpec, KnowledgeBase, RuleSpec
 
 __all__ = [
     "ROLE_GROUPS",
+    "ROLE_GROUP_TITLES",
     "AnswerError",
     "Interview",
     "Reply",
     "answer_hint",
     "case_yaml",
     "emergency_distance",
+    "group_of",
     "help_text",
     "parse_reply",
     "question_order",
+    "raising_questions",
     "relevant_facts",
 ]
 
@@ -84,6 +87,13 @@ ROLE_GROUPS: tuple[tuple[str, ...], ...] = (
     ("context",),
     ("sign", "cause", "condition"),
     ("caution", "preference"),
+)
+#: What each group is about, for the progress line.
+ROLE_GROUP_TITLES: tuple[str, ...] = (
+    "warning signs",
+    "the pain and how long it has lasted",
+    "the spasm, its causes and known conditions",
+    "medicines, health and preferences",
 )
 
 _TRUE, _FALSE, _OPEN = 1, 0, -1
@@ -166,6 +176,14 @@ def emergency_distance(kb: KnowledgeBase) -> dict[str, int]:
     return distance
 
 
+def group_of(spec: FactSpec) -> int:
+    """The index in :data:`ROLE_GROUPS` of the group a question belongs to (last group for other roles)."""
+    for i, roles in enumerate(ROLE_GROUPS):
+        if spec.role in roles:
+            return i
+    return len(ROLE_GROUPS) - 1
+
+
 def question_order(kb: KnowledgeBase) -> tuple[str, ...]:
     """Every fact of ``kb`` in asking order (see the module documentation)."""
     distance = emergency_distance(kb)
@@ -190,6 +208,8 @@ class _Outlook:
     rule_status: Mapping[str, int]
     relevant: frozenset[str]
     emergency: tuple[RuleSpec, ...]
+    branch_status: Mapping[str, list[int]]
+    findings: Mapping[str, int]
 
 
 def _literal_status(lit: Literal_, asked: Mapping[str, Value | None], findings: Mapping[str, int]) -> int:
@@ -243,7 +263,7 @@ def _outlook(kb: KnowledgeBase, asked: Mapping[str, Value | None], derivers: Map
         for rule in kb.rules
         if rule_status[rule.id] == _TRUE and any(a.kind == "triage" and a.target == "emergency" for a in rule.actions)
     )
-    return _Outlook(rule_status, frozenset(relevant), emergency)
+    return _Outlook(rule_status, frozenset(relevant), emergency, branch_status, findings)
 
 
 def relevant_facts(kb: KnowledgeBase, asked: Mapping[str, Value | None]) -> frozenset[str]:
@@ -252,6 +272,44 @@ def relevant_facts(kb: KnowledgeBase, asked: Mapping[str, Value | None]) -> froz
     ``asked`` maps each question asked to its answer, ``None`` for "don't know".
     """
     return _outlook(kb, asked, _derivers(kb)).relevant
+
+
+def raising_questions(kb: KnowledgeBase, asked: Mapping[str, Value | None], level: str) -> dict[str, str]:
+    """The unasked facts whose answer could still raise the triage above ``level``.
+
+    Each maps to the highest level it could lead to. A fact counts when it
+    appears in a branch that is not false of a rule that is undecided and
+    sets a higher level, or of an undecided rule deriving an open finding
+    such a branch needs (followed down to input facts). Like
+    :func:`relevant_facts` this is sound, not complete: a fact listed might
+    in fact not matter, one left out cannot.
+    """
+    derivers = _derivers(kb)
+    outlook = _outlook(kb, asked, derivers)
+    rank = TRIAGE_LEVELS.index(level)
+    found: dict[str, int] = {}
+
+    def visit(rule: RuleSpec, target: int, seen: set[str]) -> None:
+        for conj, status in zip(rule.dnf, outlook.branch_status[rule.id], strict=True):
+            if status == _FALSE:
+                continue
+            for lit in conj:
+                if isinstance(lit, FindingRef):
+                    if outlook.findings.get(lit.name) != _OPEN or lit.name in seen:
+                        continue
+                    seen.add(lit.name)
+                    for other in derivers.get(lit.name, ()):
+                        if outlook.rule_status[other.id] == _OPEN:
+                            visit(other, target, seen)
+                elif lit.name not in asked:
+                    found[lit.name] = max(found.get(lit.name, 0), target)
+
+    for rule in kb.rules:
+        levels = [TRIAGE_LEVELS.index(a.target) for a in rule.actions if a.kind == "triage"]
+        if levels and max(levels) > rank and outlook.rule_status[rule.id] == _OPEN:
+            visit(rule, max(levels), set())
+    order = {name: i for i, name in enumerate(kb.facts)}
+    return {name: TRIAGE_LEVELS[found[name]] for name in sorted(found, key=order.__getitem__)}
 
 
 # --- answers -----------------------------------------------------------------
@@ -270,18 +328,22 @@ def answer_hint(spec: FactSpec) -> str:
     if spec.type == "boolean":
         return "yes / no / don't know"
     if spec.type == "enum":
-        return " / ".join(spec.values) + " / don't know"
+        replies = [reply for reply, _ in spec.answers] or list(spec.values)
+        return " / ".join(replies) + " / don't know"
     unit = f" {spec.unit}" if spec.unit else ""
     if spec.maximum is not None:
         return f"{spec.minimum if spec.minimum is not None else 0}-{spec.maximum}{unit} / don't know"
     low = spec.minimum if spec.minimum is not None else 0
-    return f"a whole number{unit}, {low} or more / don't know"
+    return f"a whole number{' of' + unit if unit else ''}, {low} or more / don't know"
 
 
 def _expected(spec: FactSpec) -> str:
     if spec.type == "boolean":
         return "answer yes, no or don't know"
     if spec.type == "enum":
+        if spec.answers:
+            replies = " or ".join(reply for reply, _ in spec.answers)
+            return f"answer {replies} (or one of {', '.join(spec.values)}), or don't know"
         return f"answer one of {', '.join(spec.values)}, or don't know"
     if spec.maximum is not None:
         low = spec.minimum if spec.minimum is not None else 0
@@ -293,7 +355,8 @@ def parse_reply(spec: FactSpec, text: str) -> Reply:
     """Read one typed reply to the question on ``spec``.
 
     Accepts yes/y/no/n (yes/no facts), a whole number in range (integer
-    facts), a choice by name or number (enum facts, any case), don't
+    facts), a choice by name or number (enum facts, any case) or by one of
+    its natural answers (``answers:``, e.g. yes for ``poor``), don't
     know/dk/?/skip (the fact stays unknown), ``back`` and ``help``.
 
     Raises:
@@ -329,16 +392,28 @@ def parse_reply(spec: FactSpec, text: str) -> Reply:
     for value in spec.values:
         if choice == value.lower():
             return Reply("answer", value)
+    natural = dict(spec.answers)
+    if said in natural:
+        return Reply("answer", natural[said])
+    if spec.answers and (said in _YES or said in _NO):
+        # 'y' for 'yes' and 'n' for 'no', when the question takes yes or no.
+        for reply, value in spec.answers:
+            if (reply in _YES and said in _YES) or (reply in _NO and said in _NO):
+                return Reply("answer", value)
     if re.fullmatch(r"[0-9]{1,3}", said) and 1 <= int(said) <= len(spec.values):
         return Reply("answer", spec.values[int(said) - 1])
     raise AnswerError(f"{shown} is not one of the choices: {_expected(spec)}.")
 
 
 def help_text(spec: FactSpec) -> str:
-    """What a question is about and how to answer it (shown for ``help``)."""
+    """What a question is about and how to answer it, in plain words (shown for ``help``).
+
+    The fact's lay ``help`` text; a knowledge base without one falls back
+    to the clinical ``description``.
+    """
     return (
-        f"{spec.description}\n"
-        f"Answers: {answer_hint(spec)}. 'don't know' (or dk, ?, skip) leaves it unknown, never 'no'.\n"
+        f"{spec.help or spec.description}\n"
+        f"Answers: {answer_hint(spec)}.\n'don't know' (or dk, ?, skip) leaves it unknown, never 'no'.\n"
         "Type 'back' to change the previous answer; Ctrl-C leaves without a report."
     )
 

@@ -53,9 +53,11 @@ from spasm_advisor.kb.model import (
     KnowledgeBase,
     Provenance,
     RecommendationSpec,
+    Region,
     RuleSpec,
     Source,
 )
+from spasm_advisor.kb.person_text import PLACEHOLDERS, placeholders_in
 from spasm_advisor.kb.yamlfile import MAX_FILE_BYTES, decode, line_of, load_yaml_text
 
 __all__ = ["MAX_BRANCHES", "MAX_CONDITION_TEXT", "load_knowledge_base"]
@@ -209,6 +211,27 @@ def _unique(doc: _Doc, seen: dict[str, Any], ident: str, node: object, what: str
     seen[ident] = node
 
 
+def _person_text(doc: _Doc, node: Mapping[str, Any], key: str, text: str, *, rule_id: str | None = None) -> str:
+    """Check the placeholders of a person-facing text: only the known ones, spelt exactly."""
+    names = placeholders_in(text)
+    known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+    for name in names:
+        if name not in PLACEHOLDERS:
+            shown = name if len(name) <= 40 else name[:37] + "..."
+            raise doc.error(
+                f"unknown placeholder '{{{shown}}}' in '{key}' (person-facing text may use {known})"
+                + did_you_mean(shown, PLACEHOLDERS),
+                node,
+                key=key,
+                rule_id=rule_id,
+            )
+    if text.count("{") != len(names) or text.count("}") != len(names):
+        raise doc.error(
+            f"unbalanced braces in '{key}' (person-facing text may use {known})", node, key=key, rule_id=rule_id
+        )
+    return text
+
+
 # --- sources -----------------------------------------------------------------
 
 
@@ -264,6 +287,28 @@ def _verified(doc: _Doc, node: Mapping[str, Any], rule_id: str | None = None) ->
     return value
 
 
+# --- regions -------------------------------------------------------------------
+
+
+def _load_regions(doc: _Doc) -> tuple[dict[str, Region], str]:
+    """``regions.yaml``: the emergency number of each region, and the default region."""
+    _check_keys(doc, doc.data, ["version", "default", "regions"], [], "regions.yaml")
+    regions: dict[str, Region] = {}
+    for raw in _list(doc, doc.data, "regions"):
+        node = _mapping(doc, raw, "a region")
+        _check_keys(doc, node, ["id", "name", "emergency_number"], [], "a region")
+        ident = _ident(doc, node)
+        _unique(doc, regions, ident, node, "region")
+        number = _text(doc, node, "emergency_number") or ""
+        if not any(ch.isdigit() for ch in number) or "{" in number:
+            raise doc.error(f"'emergency_number' must be a telephone number, got {brief(number)}", node)
+        regions[ident] = Region(id=ident, name=_text(doc, node, "name") or ident, emergency_number=number)
+    if not regions:
+        raise doc.error("'regions' is empty: name at least the default region", doc.data, key="regions")
+    default = _choice(doc, doc.data, "default", regions)
+    return regions, default
+
+
 # --- facts -------------------------------------------------------------------
 
 
@@ -273,7 +318,11 @@ def _load_facts(doc: _Doc) -> dict[str, FactSpec]:
     for raw in _list(doc, doc.data, "facts"):
         node = _mapping(doc, raw, "a fact")
         _check_keys(
-            doc, node, ["id", "type", "question", "description", "role"], ["min", "max", "values", "unit"], "a fact"
+            doc,
+            node,
+            ["id", "type", "question", "description", "role"],
+            ["min", "max", "values", "unit", "help", "answers"],
+            "a fact",
         )
         ident = _ident(doc, node)
         _unique(doc, facts, ident, node, "fact")
@@ -294,6 +343,8 @@ def _load_facts(doc: _Doc) -> dict[str, FactSpec]:
                 raise doc.error("'values' has duplicates", node, key="values")
         elif values is not None:
             raise doc.error(f"'values' applies only to enum facts, not {kind}", node, key="values")
+        answers = _fact_answers(doc, node, kind, tuple(values or ()))
+        help_text = _text(doc, node, "help", optional=True)
         facts[ident] = FactSpec(
             id=ident,
             type=kind,  # type: ignore[arg-type]
@@ -306,8 +357,42 @@ def _load_facts(doc: _Doc) -> dict[str, FactSpec]:
             unit=_text(doc, node, "unit", optional=True),
             path=doc.name,
             line=line_of(node, 0) or 0,
+            help=" ".join(help_text.split()) if help_text else None,
+            answers=answers,
         )
     return facts
+
+
+# Replies the interview itself understands; a choice question cannot redefine them.
+_RESERVED_REPLIES = frozenset({"dk", "idk", "?", "skip", "unknown", "back", "b", "help", "h", "don't know"})
+
+
+def _fact_answers(
+    doc: _Doc, node: Mapping[str, Any], kind: str, values: tuple[str, ...]
+) -> tuple[tuple[str, str], ...]:
+    """``answers:``, natural replies to a choice question: ``{yes: poor, no: good}``."""
+    raw = node.get("answers")
+    if raw is None:
+        return ()
+    if kind != "enum":
+        raise doc.error(f"'answers' applies only to enum facts, not {kind}", node, key="answers")
+    if not isinstance(raw, Mapping) or not raw:
+        raise doc.error("'answers' must map replies to values, e.g. {yes: poor, no: good}", node, key="answers")
+    pairs = []
+    for said, value in raw.items():
+        # Keys are always text here: the YAML reader refuses a bare yes (true) as a key.
+        if not isinstance(said, str) or not said.strip() or said.strip().lower() in _RESERVED_REPLIES:
+            raise doc.error(f"'answers': {brief(said)} cannot be a reply", node, key="answers")
+        if value not in values:
+            raise doc.error(
+                f"'answers': {brief(said)} maps to {brief(value)}, which is not one of {', '.join(values)}",
+                node,
+                key="answers",
+            )
+        if said.strip().lower() in {v.lower() for v in values}:
+            raise doc.error(f"'answers': {brief(said)} is already a value", node, key="answers")
+        pairs.append((said.strip().lower(), str(value)))
+    return tuple(pairs)
 
 
 # --- catalogue ---------------------------------------------------------------
@@ -319,7 +404,11 @@ def _load_catalogue(doc: _Doc, sources: Mapping[str, Source]) -> dict[str, Recom
     for raw in _list(doc, doc.data, "recommendations"):
         node = _mapping(doc, raw, "a recommendation")
         _check_keys(
-            doc, node, ["id", "category", "title", "advice", "evidence", "sources"], ["cautions"], "a recommendation"
+            doc,
+            node,
+            ["id", "category", "title", "advice", "evidence", "sources"],
+            ["cautions", "because", "safety_net"],
+            "a recommendation",
         )
         ident = _ident(doc, node)
         _unique(doc, catalogue, ident, node, "recommendation")
@@ -336,24 +425,57 @@ def _load_catalogue(doc: _Doc, sources: Mapping[str, Source]) -> dict[str, Recom
                     verified=_verified(doc, ev),
                 )
             )
-        cautions = _list(doc, node, "cautions", required=False)
-        if not all(isinstance(c, str) and c.strip() for c in cautions):
-            raise doc.error("'cautions' must be a list of texts", node, key="cautions")
+        cautions, caution_because = _cautions(doc, node)
+        safety_net = node.get("safety_net", False)
+        if not isinstance(safety_net, bool):
+            raise doc.error("'safety_net' must be true or false", node, key="safety_net")
+        because = _text(doc, node, "because", optional=True)
+        title = _person_text(doc, node, "title", _text(doc, node, "title") or ident)
+        advice = _person_text(doc, node, "advice", " ".join((_text(doc, node, "advice") or "").split()))
         cited = tuple(_source_id(doc, node, s, sources, key="sources") for s in _list(doc, node, "sources"))
         if not cited:
             raise doc.error(f"recommendation '{ident}' cites no source", node, key="sources")
         catalogue[ident] = RecommendationSpec(
             id=ident,
             category=_choice(doc, node, "category", CATEGORIES),
-            title=_text(doc, node, "title") or ident,
-            advice=" ".join((_text(doc, node, "advice") or "").split()),
+            title=title,
+            advice=advice,
             evidence=tuple(evidence),
-            cautions=tuple(" ".join(c.split()) for c in cautions),
+            cautions=cautions,
             sources=cited,
             path=doc.name,
             line=line_of(node, 0) or 0,
+            because=" ".join(because.split()) if because else None,
+            caution_because=caution_because,
+            safety_net=safety_net,
+        )
+    if sum(spec.safety_net for spec in catalogue.values()) > 1:
+        extra = [spec for spec in catalogue.values() if spec.safety_net][1]
+        raise KnowledgeBaseError(
+            f"recommendation '{extra.id}': only one entry may be the safety net (safety_net: true)",
+            path=doc.name,
+            line=extra.line,
         )
     return catalogue
+
+
+def _cautions(doc: _Doc, node: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str | None, ...]]:
+    """``cautions:``: each a text for the person, or ``{text: ..., because: ...}`` with a note for the clinician."""
+    texts: list[str] = []
+    notes: list[str | None] = []
+    for item in _list(doc, node, "cautions", required=False):
+        if isinstance(item, str) and item.strip():
+            text, note = item, None
+        elif isinstance(item, Mapping):
+            _check_keys(doc, item, ["text"], ["because"], "a caution")
+            text, note = _text(doc, item, "text") or "", _text(doc, item, "because", optional=True)
+        else:
+            raise doc.error(
+                "each caution is a text, or a mapping with 'text' (and optional 'because')", node, key="cautions"
+            )
+        texts.append(_person_text(doc, node, "cautions", " ".join(text.split())))
+        notes.append(" ".join(note.split()) if note else None)
+    return tuple(texts), tuple(notes)
 
 
 # --- rules -------------------------------------------------------------------
@@ -454,6 +576,8 @@ def _parse_actions(
                 f"unknown recommendation '{target}'{did_you_mean(target, catalogue)}", act, key=kind, rule_id=rule_id
             )
         text = _text(doc, act, text_key, rule_id=rule_id) if text_key else None
+        if text_key and text:
+            _person_text(doc, act, text_key, text, rule_id=rule_id)
         actions.append(Action(kind, target, " ".join(text.split()) if text else None))
     return tuple(actions)
 
@@ -725,6 +849,14 @@ def load_knowledge_base(
         digest.update(b"knowledge/invariants.yaml\0" + data + b"\0")
         invariants = (doc,)
 
+    regions_entry = knowledge_root / "regions.yaml"
+    regions: dict[str, Region] = {}
+    default_region = None
+    if regions_entry.is_file():
+        doc, data = _read(regions_entry, f"{knowledge_name}/regions.yaml")
+        digest.update(b"knowledge/regions.yaml\0" + data + b"\0")
+        regions, default_region = _load_regions(doc)
+
     sources = _load_sources(docs["sources.yaml"])
     facts = _load_facts(docs["facts.yaml"])
     catalogue = _load_catalogue(docs["recommendations.yaml"], sources)
@@ -755,6 +887,8 @@ def load_knowledge_base(
         knowledge_location=knowledge_name,
         rule_index=MappingProxyType({r.id: r for r in rules}),
         hazards=hazards,
+        regions=MappingProxyType(regions),
+        default_region=default_region,
     )
     _check_invariants(kb)
     return kb

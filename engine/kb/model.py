@@ -23,6 +23,7 @@ __all__ = [
     "KnowledgeBase",
     "Provenance",
     "RecommendationSpec",
+    "Region",
     "RuleSpec",
     "Source",
     "triage_rank",
@@ -45,7 +46,13 @@ def triage_rank(level: str) -> int:
 
 @dataclass(frozen=True, slots=True)
 class FactSpec:
-    """One input fact of the vocabulary."""
+    """One input fact of the vocabulary.
+
+    ``question`` and ``help`` are for the person (the interview asks the one
+    and explains it with the other); ``description`` is for the clinician.
+    ``answers`` maps natural replies to a choice question onto its values
+    (``("yes", "poor")``: yes to "Do you slouch?" means ``poor``).
+    """
 
     id: str
     type: FactType
@@ -58,6 +65,8 @@ class FactSpec:
     unit: str | None = None
     path: str = ""
     line: int = 0
+    help: str | None = None
+    answers: tuple[tuple[str, str], ...] = ()
 
     @property
     def is_red_flag(self) -> bool:
@@ -116,7 +125,14 @@ class Evidence:
 
 @dataclass(frozen=True, slots=True)
 class RecommendationSpec:
-    """A catalogue entry."""
+    """A catalogue entry, in two voices.
+
+    ``title``, ``advice`` and ``cautions`` are for the person: plain words, no
+    citations, no reviewer notes. ``because`` (on the entry) and
+    ``caution_because`` (one per caution, None where there is nothing to
+    add) are for the clinician, beside ``evidence``. ``safety_net`` marks the
+    entry whose advice is the "get help now if..." block of the report.
+    """
 
     id: str
     category: str
@@ -127,6 +143,18 @@ class RecommendationSpec:
     sources: tuple[str, ...]
     path: str = ""
     line: int = 0
+    because: str | None = None
+    caution_because: tuple[str | None, ...] = ()
+    safety_net: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """Where the person is, for the text they read: the emergency number to call."""
+
+    id: str
+    name: str
+    emergency_number: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +230,8 @@ class KnowledgeBase:
     knowledge_location: str = ""
     rule_index: Mapping[str, RuleSpec] = field(default_factory=lambda: MappingProxyType({}))
     hazards: HazardLog = field(default_factory=HazardLog)
+    regions: Mapping[str, Region] = field(default_factory=lambda: MappingProxyType({}))
+    default_region: str | None = None
 
     def red_flags(self) -> tuple[str, ...]:
         """Ids of the red-flag facts, in vocabulary order."""

@@ -35,11 +35,14 @@ from spasm_advisor.errors import CaseError
 from spasm_advisor.inference.advisor import Advisor
 from spasm_advisor.inference.assessment import NOTICE
 from spasm_advisor.kb.conditions import All, Any_, Comparison, Condition, FindingRef, Known, Not, render, render_value
+from spasm_advisor.kb.evidence import OPPOSING, SUPPORTING
 from spasm_advisor.kb.model import CATEGORIES, TRIAGE_LEVELS, KnowledgeBase, Provenance, RuleSpec
 from spasm_advisor.render.graph_svg import DependencyGraph, anchor, dependency_graph, render_mermaid, render_svg
 from spasm_advisor.render.safety_case import safety_case_html, safety_case_markdown
 
 __all__ = [
+    "PAGE_CSP",
+    "PAGE_CSS",
     "ActionAudit",
     "AnomalyAudit",
     "AuditData",
@@ -60,10 +63,9 @@ __all__ = [
     "render_markdown",
 ]
 
-# Evidence levels that speak for or against a recommendation; "insufficient"
-# is neither, and "conflicting" is a source saying the others disagree.
-_SUPPORTING = frozenset({"recommended", "weak"})
-_OPPOSING = frozenset({"not_recommended"})
+# Evidence levels that speak for or against a recommendation (one owner: kb.evidence).
+_SUPPORTING = SUPPORTING
+_OPPOSING = OPPOSING
 
 
 # ==========================================================================
@@ -172,6 +174,7 @@ class CatalogueAudit:
     supporting: tuple[str, ...]
     opposing: tuple[str, ...]
     declared_conflict: bool
+    because: str | None = None
 
     @property
     def conflict(self) -> bool:
@@ -379,7 +382,7 @@ def _verification(advisor: Advisor) -> VerificationAudit:
             )
             for inv in declared.values()
         )
-        note = "The proofs were not run: install z3-solver (pip install 'spasm-advisor[audit]')."
+        note = "The proofs were not run: install z3-solver (pip install '.[audit]' in the Spasm Advisor checkout)."
         return VerificationAudit(False, note, unchecked, (), None, None)
     report = verify(advisor)
     invariants = tuple(
@@ -513,7 +516,11 @@ def build_audit(advisor: Advisor, cases: Iterable[ClinicalCase]) -> AuditData:
                 category=rec.category,
                 title=rec.title,
                 advice=rec.advice.strip(),
-                cautions=rec.cautions,
+                # The clinician's note on a caution follows the person's text.
+                cautions=tuple(
+                    text if note is None else f"{text} [{note}]"
+                    for text, note in zip(rec.cautions, rec.caution_because or (None,) * len(rec.cautions), strict=True)
+                ),
                 evidence=evidence,
                 sources=rec.sources,
                 recommended_by=tuple(by_action.get(("recommend", rec.id), ())),
@@ -522,6 +529,7 @@ def build_audit(advisor: Advisor, cases: Iterable[ClinicalCase]) -> AuditData:
                 supporting=tuple(dict.fromkeys(e.source for e in evidence if e.level in _SUPPORTING)),
                 opposing=tuple(dict.fromkeys(e.source for e in evidence if e.level in _OPPOSING)),
                 declared_conflict=any(e.level == "conflicting" for e in evidence),
+                because=rec.because,
             )
         )
 
@@ -752,7 +760,9 @@ def _catalogue_html(entry: CatalogueAudit) -> str:
         f'<article class="{cls}" id="{_e(anchor("recommendation", entry.id))}">'
         f"<h4>{_e(entry.title)} <code>{_e(entry.id)}</code> "
         f"{_badge(entry.category, 'cat-' + entry.category)}</h4>"
-        f"{conflict}<p>{_e(entry.advice)}</p>{_evidence_table_html(entry)}"
+        f"{conflict}<p>{_e(entry.advice)}</p>"
+        + (f'<p class="muted"><strong>Because</strong>: {_e(entry.because)}</p>' if entry.because else "")
+        + _evidence_table_html(entry)
         + (f"<p><strong>Cautions</strong></p><ul>{cautions}</ul>" if cautions else "")
         + rules
         + "</article>"
@@ -1044,6 +1054,10 @@ _SCRIPT = """
 
 # Nothing may be fetched: the page must open offline and leak nothing.
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
+
+#: The page styles and content security policy, shared with the other self-contained pages.
+PAGE_CSS = _CSS
+PAGE_CSP = _CSP
 
 _SECTIONS = (
     ("summary", "Summary"),
@@ -1376,6 +1390,8 @@ def render_markdown(audit: AuditData) -> str:
         if entry.conflict:
             out += [f"**Sources disagree**: {_md(_conflict_text(entry))}.", ""]
         out += [_md(entry.advice), ""]
+        if entry.because:
+            out += [f"*Because*: {_md(entry.because)}", ""]
         if entry.evidence:
             out += _md_table(
                 ["Source", "Level", "Ref", "Summary", "Verified"],

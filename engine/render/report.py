@@ -1,83 +1,416 @@
-"""The human-readable report of an assessment (text, no printing)."""
+"""What the person reads after an assessment, as data: sections of lines, each with a level.
+
+:func:`build_report` turns an :class:`~spasm_advisor.inference.assessment.Assessment`
+into a :class:`Report`; :mod:`spasm_advisor.render.report_text` writes it for
+a terminal, and a service can turn the same sections into cards. The
+sections come in the order a person needs them:
+
+1. ``level``: the level of care in plain words and one sentence why. When a
+   warning-sign question that could raise the level is unanswered, the level
+   is *provisional* and says so;
+2. ``get_help``: "get help now if..." (the safety net), first rather than last;
+3. ``do_now``: what to do now: the referral, then the few actions with the
+   best evidence, one line each;
+4. ``options``: the other options by category, one line each;
+5. ``withheld``: what is not advised for this person, and why, one line each;
+6. ``unanswered``: the warning-sign questions not answered, as questions;
+7. ``notice``: general information, not medical advice.
+
+Every text here is in the person's voice (titles, advice, cautions, reasons
+and questions from the knowledge base, and the fixed sentences below); the
+clinician's voice (graded evidence) is kept apart in :attr:`Line.evidence`.
+Nothing here prints.
+"""
 
 from __future__ import annotations
 
-import textwrap
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
-from spasm_advisor.inference.assessment import NOTICE, Assessment, Derivation
-from spasm_advisor.kb.conditions import render_value
+from spasm_advisor.inference.assessment import NOTICE, Assessment, Derivation, Recommendation
+from spasm_advisor.io.interview import question_order, raising_questions
+from spasm_advisor.kb.conditions import Value
+from spasm_advisor.kb.evidence import STRENGTHS, strength
+from spasm_advisor.kb.model import FactSpec, KnowledgeBase, triage_rank
+from spasm_advisor.kb.person_text import LOCAL_NUMBER, emergency_phrase, resolve_region
 
-__all__ = ["render_text"]
+__all__ = [
+    "DO_NOW_LIMIT",
+    "HEADLINES",
+    "SECTION_KINDS",
+    "Level",
+    "Line",
+    "Report",
+    "Section",
+    "build_report",
+]
 
-_TRIAGE_TEXT = {
-    "emergency": "EMERGENCY: go to an emergency department now, or call your local emergency number.",
-    "urgent": "URGENT: see a clinician today (within 24 hours).",
-    "routine": "ROUTINE: book a review with a GP or physiotherapist within days to weeks.",
-    "self_care": "SELF-CARE: this can be managed at home, with the safety-net advice below.",
+#: How urgent a section is, in CDS Hooks' indicator words.
+Level = Literal["critical", "warning", "info"]
+
+#: Every section kind, in the order a report gives them.
+SECTION_KINDS: tuple[str, ...] = ("level", "get_help", "do_now", "options", "withheld", "unanswered", "notice")
+
+#: How many self-care and therapy actions "What to do now" lists (the rest are other options).
+DO_NOW_LIMIT = 4
+
+#: The headline of each triage level: (label, what to do). ``{number}`` is the emergency phrase.
+HEADLINES: dict[str, tuple[str, str]] = {
+    "emergency": ("EMERGENCY", "go to an emergency department now, or call {number}"),
+    "urgent": ("URGENT", "see a doctor today"),
+    "routine": ("SEE A GP OR PHYSIOTHERAPIST", "book an appointment in the coming days or weeks"),
+    "self_care": ("SELF-CARE", "you can look after this at home"),
 }
-_CATEGORY_TITLES = (("referral", "Referral"), ("relief", "Relief (self-care)"), ("therapy", "Therapy"))
+#: The headline of self-care when warning signs that could raise the level were not asked about
+#: (other levels keep their headline: the sentence under it says the level is provisional).
+_PROVISIONAL = {"self_care": "this may be something you can look after at home"}
+_COULD_NEED = {
+    "emergency": "emergency care",
+    "urgent": "to see a doctor today",
+    "routine": "to see a GP or physiotherapist",
+}
+_INDICATOR: dict[str, Level] = {"emergency": "critical", "urgent": "warning", "routine": "info", "self_care": "info"}
+_GROUPS = {"relief": "Self-care", "therapy": "Therapies"}
+_MOST_ANSWERS_SHOWN = 3
 
 
-def _wrap(text: str, indent: str) -> str:
-    return textwrap.fill(text, width=88, initial_indent=indent, subsequent_indent=indent)
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One line of a section: a sentence, or an item with what goes with it.
+
+    ``text`` is always shown; ``strength`` (e.g. "good evidence"),
+    ``items`` (a list under the line) and ``warnings`` (cautions a rule
+    attached for this person) are shown too. ``details`` (more text, such
+    as the advice itself) and ``cautions`` (the general cautions), both in
+    the person's voice, and ``evidence`` (the graded sources, in the
+    clinician's voice) are for ``--details``. ``ref`` names
+    the catalogue entry, fact or rule the line is about, for programs; it is
+    never shown. ``group`` is a sub-heading within the section.
+    """
+
+    text: str
+    ref: str | None = None
+    strength: str | None = None
+    items: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    details: tuple[str, ...] = ()
+    cautions: tuple[str, ...] = ()
+    evidence: tuple[str, ...] = ()
+    group: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (empty parts left out)."""
+        out: dict[str, Any] = {"text": self.text}
+        for key in ("ref", "strength", "group"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        for key in ("items", "warnings", "details", "cautions", "evidence"):
+            if getattr(self, key):
+                out[key] = list(getattr(self, key))
+        return out
 
 
-def _why(node: Derivation) -> str:
-    facts = ", ".join(f"{k}={render_value(v)}" for k, v in node.facts)
-    basis = " and ".join(node.conditions) or "always"
-    sources = "; ".join(
-        s.title.split(":")[0] + (f" {s.ref}" if s.ref else "") + ("" if s.verified else " [unverified]")
-        for s in node.sources
-    )
-    parts = [f"rule {node.rule}: {node.because}", f"when {basis}" + (f" ({facts})" if facts else "")]
-    if sources:
-        parts.append(f"source: {sources}")
-    return " | ".join(parts)
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A titled part of the report; ``kind`` is one of :data:`SECTION_KINDS`."""
+
+    kind: str
+    title: str
+    level: Level
+    lines: tuple[Line, ...]
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data."""
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "title": self.title,
+            "level": self.level,
+            "lines": [line.to_dict() for line in self.lines],
+        }
+        if self.note is not None:
+            out["note"] = self.note
+        return out
 
 
-def render_text(assessment: Assessment) -> str:
-    """A plain-text report: triage first, then advice by category, withheld items and warnings."""
-    lines = [f"Triage: {assessment.triage}", _wrap(_TRIAGE_TEXT[assessment.triage], "  ")]
-    for node in assessment.triage_explanation:
-        lines.append(_wrap("because " + _why(node), "    "))
-    for category, heading in _CATEGORY_TITLES:
-        items = assessment.by_category(category)
-        if not items:
-            continue
-        lines += ["", f"{heading}:"]
-        for rec in items:
-            lines.append(f"  - {rec.title} [{rec.id}]")
-            lines.append(_wrap(rec.advice, "      "))
-            levels = "; ".join(
-                dict.fromkeys(
-                    e["source_title"].split(":")[0]
-                    + (f" {e['ref']}" if e["ref"] else "")
-                    + f": {e['level'].replace('_', ' ')}"
-                    + ("" if e["verified"] else " [unverified]")
-                    for e in rec.evidence
-                )
+@dataclass(frozen=True, slots=True)
+class Report:
+    """The report of one assessment: its sections in reading order.
+
+    ``provisional`` is true when an unanswered warning-sign question could
+    still raise the level of care; ``could_rise_to`` is then the highest level
+    it could reach and ``open_questions`` the facts of those questions.
+    """
+
+    triage: str
+    provisional: bool
+    could_rise_to: str | None
+    open_questions: tuple[str, ...]
+    sections: tuple[Section, ...]
+    kb_version: str
+    kb_digest: str
+    emergency_number: str = field(default=LOCAL_NUMBER)
+
+    def section(self, kind: str) -> Section | None:
+        """The section of that kind, or None when the report has none."""
+        return next((s for s in self.sections if s.kind == kind), None)
+
+    def kinds(self) -> tuple[str, ...]:
+        """The kinds of the sections present, in order."""
+        return tuple(s.kind for s in self.sections)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data, for a service that shows the same report another way."""
+        return {
+            "triage": self.triage,
+            "provisional": self.provisional,
+            "could_rise_to": self.could_rise_to,
+            "open_questions": list(self.open_questions),
+            "emergency_number": self.emergency_number,
+            "sections": [s.to_dict() for s in self.sections],
+            "knowledge_base": {"version": self.kb_version, "digest": self.kb_digest},
+        }
+
+
+# --- answers in words ----------------------------------------------------------
+
+
+def _answer(spec: FactSpec, value: Value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if spec.type == "integer" and spec.unit:
+        return f"{value} {spec.unit}"
+    return str(value)
+
+
+def _answered(kb: KnowledgeBase, nodes: Iterable[Derivation]) -> list[str]:
+    """The answers behind a chain of rules, as ``"Question?" (yes)``, each once."""
+    facts: dict[str, Value] = {}
+
+    def collect(node: Derivation) -> None:
+        for name, value in node.facts:
+            facts.setdefault(name, value)
+        for child in node.derived_from:
+            collect(child)
+
+    for node in nodes:
+        collect(node)
+    return [f'"{kb.facts[name].question}" ({_answer(kb.facts[name], value)})' for name, value in facts.items()]
+
+
+def _listing(parts: list[str]) -> str:
+    shown = parts[:_MOST_ANSWERS_SHOWN]
+    more = len(parts) - len(shown)
+    text = "; ".join(shown)
+    return text + (f"; and {more} more" if more else "")
+
+
+def _questions(n: int) -> str:
+    return "1 question" if n == 1 else f"{n} questions"
+
+
+# --- sections --------------------------------------------------------------------
+
+
+def _level_section(
+    assessment: Assessment, kb: KnowledgeBase, phrase: str, open_flags: list[str], could_rise_to: str | None
+) -> Section:
+    level = assessment.triage
+    label, action = HEADLINES[level]
+    red_flags = kb.red_flags()
+    why: list[Line] = []
+    if open_flags and could_rise_to is not None:
+        title = f"{label} FOR NOW: {_PROVISIONAL[level]}" if level in _PROVISIONAL else f"{label}: {action}"
+        title = title.replace("{number}", phrase)
+        why.append(
+            Line(
+                f"This is only provisional: {_questions(len(open_flags))} about warning signs "
+                f"{'was' if len(open_flags) == 1 else 'were'} not answered. If the answer to any of them is yes, "
+                f"you may need {_COULD_NEED[could_rise_to]}. The questions are listed below."
             )
-            if levels:
-                lines.append(_wrap(f"Evidence: {levels}", "      "))
-            for warning in rec.warnings:
-                lines.append(_wrap(f"Warning: {warning.message}", "      "))
-            for caution in rec.cautions:
-                lines.append(_wrap(f"Caution: {caution}", "      "))
-            for node in rec.explanation:
-                lines.append(_wrap("Why: " + _why(node), "      "))
-    if assessment.withheld:
-        lines += ["", "Withheld (not advised for this case):"]
-        for item in assessment.withheld:
-            lines.append(_wrap(f"- {item.title} [{item.id}]: {item.reason} (rule {item.rule})", "  "))
-    if assessment.unanswered_red_flags:
-        lines += [
-            "",
-            "Unanswered red-flag questions (treated as unknown, not as 'no'):",
-            _wrap(", ".join(assessment.unanswered_red_flags), "  "),
-            _wrap(
-                "If any of these apply, the advice above may not be safe: answer them, or ask a clinician.",
-                "  ",
+        )
+        indicator: Level = "warning" if _INDICATOR[level] == "info" else _INDICATOR[level]
+    else:
+        title = f"{label}: {action}".replace("{number}", phrase)
+        indicator = _INDICATOR[level]
+    answers = _answered(kb, assessment.triage_explanation)
+    if level == "self_care" and not answers:
+        answered_no = [f for f in red_flags if dict(assessment.case).get(f) is False]
+        if red_flags and len(answered_no) == len(red_flags):
+            why.insert(0, Line(f"You answered no to all {len(red_flags)} questions about warning signs."))
+        elif not open_flags:
+            why.insert(0, Line("None of your answers is a warning sign."))
+    elif answers:
+        why.insert(
+            0,
+            Line(
+                f"This is because of your {'answer' if len(answers) == 1 else 'answers'} to " + _listing(answers) + "."
             ),
-        ]
-    lines += ["", _wrap(NOTICE, ""), f"Knowledge base {assessment.kb_version} ({assessment.kb_digest[:19]})"]
-    return "\n".join(lines) + "\n"
+        )
+    return Section("level", title, indicator, tuple(why))
+
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+
+
+def _sentence_line(sentence: str) -> Line:
+    """A sentence, with a list after a colon (``...if you get: a; b; or c.``) as items."""
+    head, colon, rest = sentence.partition(": ")
+    parts = [p.strip() for p in rest.split("; ")] if colon else []
+    if len(parts) < 2:
+        return Line(sentence)
+    parts[-1] = re.sub(r"^(?:or|and) ", "", parts[-1]).rstrip(".")
+    return Line(head + ":", items=tuple(parts))
+
+
+def _get_help_section(assessment: Assessment, kb: KnowledgeBase) -> Section | None:
+    net = next((r for r in assessment.recommendations if kb.recommendations[r.id].safety_net), None)
+    if net is None or assessment.triage == "emergency":
+        return None
+    lines = [_sentence_line(s) for s in _SENTENCE.split(net.advice) if s]
+    if net.cautions:
+        lines[-1] = Line(lines[-1].text, items=lines[-1].items, cautions=net.cautions)
+    # A warning a rule attached to the safety net is about the whole list, so it follows it.
+    note = " ".join(dict.fromkeys(w.message for w in net.warnings)) or None
+    return Section("get_help", "Get help now if any of these happens", "critical", tuple(lines), note)
+
+
+def _evidence_lines(kb: KnowledgeBase, rec: Recommendation) -> tuple[str, ...]:
+    lines = []
+    for e in kb.recommendations[rec.id].evidence:
+        cited = kb.sources[e.source]
+        source = (cited.label or cited.title.split(":")[0]) + (f" {e.ref}" if e.ref else "")
+        note = "" if e.verified else " (not verified)"
+        lines.append(f"{source}: {e.level.replace('_', ' ')}{note}")
+    return tuple(dict.fromkeys(lines))
+
+
+def _item(kb: KnowledgeBase, rec: Recommendation, *, text: str | None = None, with_strength: bool = True) -> Line:
+    spec = kb.recommendations[rec.id]
+    return Line(
+        text or rec.title,
+        ref=rec.id,
+        strength=strength(spec.evidence) if with_strength and spec.evidence else None,
+        warnings=tuple(dict.fromkeys(w.message for w in rec.warnings)),
+        details=(rec.advice,) if text is None else (),
+        cautions=rec.cautions,
+        evidence=_evidence_lines(kb, rec),
+        group=_GROUPS.get(rec.category),
+    )
+
+
+def _ranked(kb: KnowledgeBase, recs: Iterable[Recommendation]) -> list[Recommendation]:
+    """Best evidence first; the catalogue's own order within each strength."""
+    listed = list(recs)
+    order = {rec.id: i for i, rec in enumerate(listed)}
+    return sorted(listed, key=lambda r: (STRENGTHS.index(strength(kb.recommendations[r.id].evidence)), order[r.id]))
+
+
+def _action_sections(assessment: Assessment, kb: KnowledgeBase) -> list[Section]:
+    referrals = [r for r in assessment.recommendations if r.category == "referral"]
+    others = [
+        r for r in assessment.recommendations if r.category != "referral" and not kb.recommendations[r.id].safety_net
+    ]
+    ranked = _ranked(kb, others)
+    first = {r.id for r in ranked[:DO_NOW_LIMIT]}
+    do_now = [_item(kb, r, text=r.advice, with_strength=False) for r in referrals]
+    do_now += [_item(kb, r) for r in others if r.id in first]
+    sections = []
+    if do_now:
+        sections.append(Section("do_now", "What to do now", "info", tuple(do_now)))
+    rest = [r for r in ranked if r.id not in first]
+    if rest:
+        by_group = sorted(
+            rest, key=lambda r: list(_GROUPS).index(r.category) if r.category in _GROUPS else len(_GROUPS)
+        )
+        sections.append(Section("options", "Other things that may help", "info", tuple(_item(kb, r) for r in by_group)))
+    return sections
+
+
+def _withheld_section(assessment: Assessment) -> Section | None:
+    if not assessment.withheld:
+        return None
+    reasons: dict[str, list[str]] = {}
+    titles: dict[str, str] = {}
+    for item in assessment.withheld:
+        titles[item.id] = item.title
+        reasons.setdefault(item.id, [])
+        if item.reason not in reasons[item.id]:
+            reasons[item.id].append(item.reason)
+    lines = tuple(Line(f"{titles[i]} \N{EM DASH} {' '.join(reasons[i])}", ref=i) for i in reasons)
+    return Section("withheld", "Not advised for you", "warning", lines)
+
+
+def _unanswered_section(assessment: Assessment, kb: KnowledgeBase, open_flags: list[str]) -> Section | None:
+    position = {name: i for i, name in enumerate(question_order(kb))}
+    unanswered = sorted(assessment.unanswered_red_flags, key=position.__getitem__)
+    if not unanswered:
+        return None
+    asked = [f for f in unanswered if f in open_flags]
+    others = len(unanswered) - len(asked)
+    lines = [Line(kb.facts[f].question, ref=f) for f in asked]
+    if others and asked:
+        lines.append(
+            Line(
+                f"{others} more {'question' if others == 1 else 'questions'} about warning signs "
+                f"{'was' if others == 1 else 'were'} not answered; the answers could not make this more urgent."
+            )
+        )
+    elif others:
+        lines.append(
+            Line(
+                f"{_questions(others)} about warning signs {'was' if others == 1 else 'were'} not answered; "
+                "the answers could not make this more urgent."
+            )
+        )
+    note = None
+    if asked:
+        note = (
+            "Not answering is not the same as no: if any of these applies to you, the advice above may not be safe. "
+            "To answer them, run: spasm-advisor interview"
+        )
+    level: Level = "warning" if asked else "info"
+    return Section("unanswered", "Questions not answered", level, tuple(lines), note)
+
+
+def _notice_section(assessment: Assessment, phrase: str) -> Section:
+    text = NOTICE.replace(LOCAL_NUMBER, phrase) if phrase != LOCAL_NUMBER else NOTICE
+    version = f"Knowledge base {assessment.kb_version} ({assessment.kb_digest})."
+    return Section("notice", "", "info", (Line(text, details=(version,)),))
+
+
+def build_report(assessment: Assessment, kb: KnowledgeBase) -> Report:
+    """The report of ``assessment``, in the person's words.
+
+    ``kb`` is the knowledge base that made it (questions, catalogue, the
+    rules that say which unanswered questions could raise the level). The
+    emergency number is that of the region the assessment was made for
+    (``Advisor.assess(case, region=...)``).
+    """
+    phrase = emergency_phrase(resolve_region(kb, assessment.region))
+    case = dict(assessment.case)
+    raising = raising_questions(kb, case, assessment.triage)
+    open_flags = [f for f, _ in raising.items() if kb.facts[f].is_red_flag]
+    could_rise_to = max((raising[f] for f in open_flags), key=triage_rank, default=None)
+    sections = [_level_section(assessment, kb, phrase, open_flags, could_rise_to)]
+    for section in (
+        _get_help_section(assessment, kb),
+        *_action_sections(assessment, kb),
+        _withheld_section(assessment),
+        _unanswered_section(assessment, kb, open_flags),
+        _notice_section(assessment, phrase),
+    ):
+        if section is not None:
+            sections.append(section)
+    return Report(
+        triage=assessment.triage,
+        provisional=bool(open_flags),
+        could_rise_to=could_rise_to,
+        open_questions=tuple(open_flags),
+        sections=tuple(sections),
+        kb_version=assessment.kb_version,
+        kb_digest=assessment.kb_digest,
+        emergency_number=phrase,
+    )

@@ -231,6 +231,10 @@ def test_answer_is_validated(advisor):
         ("age", "dk", None),
         ("posture", "Poor", "poor"),
         ("posture", "1", "good"),
+        # Natural answers to "Do you spend long periods slouched...?" (answers: in facts.yaml).
+        ("posture", "yes", "poor"),
+        ("posture", "Y", "poor"),
+        ("posture", "no", "good"),
     ],
 )
 def test_parse_reply_answers(advisor, fact, text, value):
@@ -264,7 +268,7 @@ def test_parse_reply_commands(advisor, text, kind):
         (
             "posture",
             "slouched",
-            "'slouched' is not one of the choices: answer one of good, poor, or don't know.",
+            "'slouched' is not one of the choices: answer yes or no (or one of good, poor), or don't know.",
         ),
         ("posture", "3", "'3' is not one of the choices"),
         ("numbness", "\x00\ufffd" * 1000, "is not an answer here"),

@@ -1,0 +1,245 @@
+"""The report a person reads: its sections, its length, its words, and the command line around it."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from cli_runner import run
+
+from spasm_advisor.analysis.clinical_cases import load_clinical_cases
+from spasm_advisor.kb.person_text import reviewer_vocabulary
+from spasm_advisor.kb.resources import bundled_knowledge_dir
+from spasm_advisor.render.report import DO_NOW_LIMIT, SECTION_KINDS, build_report
+from spasm_advisor.render.report_text import render_text
+
+REPO = Path(__file__).parent.parent
+DESK_WORKER = REPO / "examples" / "desk_worker.yaml"
+DESK = yaml.safe_load(DESK_WORKER.read_text())
+# Every warning-sign question answered: the desk worker, then one sign changed.
+SCREENED = {
+    "self_care": DESK,
+    "urgent": {**DESK, "fever": True},
+    "emergency": {**DESK, "saddle_anaesthesia": True},
+}
+TITLES = {
+    "get_help": "Get help now if any of these happens",
+    "do_now": "What to do now",
+    "options": "Other things that may help",
+    "withheld": "Not advised for you",
+    "unanswered": "Questions not answered",
+}
+CASES = load_clinical_cases(bundled_knowledge_dir() / "cases", "knowledge/cases")
+
+
+@pytest.fixture(scope="module", name="kb")
+def _kb(advisor):
+    return advisor.knowledge_base
+
+
+def report_of(advisor, case, **kwargs):
+    return build_report(advisor.assess(case, **kwargs), advisor.knowledge_base)
+
+
+def text_of(advisor, case, **kwargs):
+    return render_text(report_of(advisor, case), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("level", "kinds"),
+    [
+        ("self_care", ("level", "get_help", "do_now", "options", "notice")),
+        ("urgent", ("level", "get_help", "do_now", "withheld", "notice")),
+        ("emergency", ("level", "do_now", "withheld", "notice")),
+    ],
+)
+def test_sections_in_order_and_short(advisor, level, kinds):
+    """Level, get-help, actions, options, withheld, questions, notice: in that order, in at most 40 lines."""
+    report = report_of(advisor, SCREENED[level])
+    assert report.triage == level
+    assert report.kinds() == kinds
+    text = render_text(report)
+    lines = text.splitlines()
+    assert len(lines) <= 40, text
+    assert all(len(line) <= 80 for line in lines)
+    # The same order on the page: each section's title after the previous one.
+    positions = [lines.index(TITLES[kind]) for kind in kinds if kind in TITLES]
+    assert positions == sorted(positions)
+    assert lines[0].startswith({"self_care": "SELF-CARE: ", "urgent": "URGENT: ", "emergency": "EMERGENCY: "}[level])
+
+
+def test_desk_worker_command_prints_at_most_40_lines():
+    """The quick-start command's report fits on one screen, safety net before the actions."""
+    out = run("assess", str(DESK_WORKER))
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert len(lines) <= 40
+    assert lines[0] == "SELF-CARE: you can look after this at home"
+    assert lines.index(TITLES["get_help"]) < lines.index(TITLES["do_now"])
+    assert "\x1b[" not in out.stdout  # not a terminal: no colour
+
+
+def test_emergency_has_no_separate_safety_net_and_says_why_in_words(advisor, kb):
+    """An emergency report says go now, and why: the question answered yes, not a fact id."""
+    report = report_of(advisor, {"age": 40, "saddle_anaesthesia": True})
+    assert report.section("get_help") is None
+    level = report.section("level")
+    assert level.level == "critical"
+    why = level.lines[0].text
+    assert kb.facts["saddle_anaesthesia"].question in why
+    assert "saddle_anaesthesia" not in why
+    assert report.section("do_now").lines[0].ref == "emergency_care"
+
+
+def test_unanswered_warning_signs_make_the_level_provisional(advisor, kb):
+    """Age and duration only: no unqualified 'look after this at home'; the questions listed as questions."""
+    report = report_of(advisor, {"age": 30, "duration_days": 2})
+    assert report.triage == "self_care"
+    assert report.provisional
+    assert report.could_rise_to == "emergency"
+    level = report.section("level")
+    assert level.level == "warning"
+    assert "provisional" in level.lines[-1].text
+    assert "you can look after this at home" not in level.title
+    unanswered = report.section("unanswered")
+    asked = [line.text for line in unanswered.lines]
+    assert set(asked) == {kb.facts[f].question for f in kb.red_flags()}
+    assert "spasm-advisor interview" in unanswered.note
+    text = render_text(report)
+    for flag in kb.red_flags():
+        if "_" in flag:  # "numbness" is also a word; an id with an underscore is not
+            assert flag not in text  # by question, never by fact id
+    # The emergency signs come first among the unanswered questions (as in the interview).
+    assert unanswered.lines[0].ref in {"saddle_anaesthesia", "bladder_or_bowel_dysfunction", "bilateral_leg_symptoms"}
+
+
+def test_fully_screened_self_care_is_not_provisional(advisor):
+    """Every warning sign answered no: the level stands and no question is listed."""
+    report = report_of(advisor, DESK)
+    assert not report.provisional
+    assert report.open_questions == ()
+    assert report.section("unanswered") is None
+    assert report.section("level").lines[0].text.startswith("You answered no to all ")
+
+
+def test_emergency_counts_unanswered_questions_that_cannot_matter(advisor):
+    """Nothing can raise an emergency: the unanswered questions are counted, not listed."""
+    report = report_of(advisor, {"saddle_anaesthesia": True})
+    assert not report.provisional
+    (line,) = report.section("unanswered").lines
+    assert "could not make this more urgent" in line.text
+
+
+def test_actions_are_the_best_evidence_and_the_rest_are_options(advisor, kb):
+    """What to do now: the referral, then at most a few actions, none with weaker evidence than any option."""
+    from spasm_advisor.kb.evidence import STRENGTHS, strength
+
+    report = report_of(advisor, {**DESK, "night_pain": True})  # routine: a referral and self-care
+    do_now = report.section("do_now").lines
+    assert do_now[0].ref == "clinician_review"
+    assert do_now[0].text == kb.recommendations["clinician_review"].advice  # the referral's own words
+    actions = [line for line in do_now if kb.recommendations[line.ref].category != "referral"]
+    assert 0 < len(actions) <= DO_NOW_LIMIT
+    options = report.section("options").lines if report.section("options") else ()
+    worst_action = max(STRENGTHS.index(line.strength) for line in actions)
+    assert all(STRENGTHS.index(line.strength) >= worst_action for line in options)
+    for line in (*actions, *options):
+        assert line.strength == strength(kb.recommendations[line.ref].evidence)
+
+
+def test_details_add_advice_cautions_and_evidence(advisor, kb):
+    """--details: each item's advice, its cautions and the graded sources, and the knowledge base digest."""
+    assessment = advisor.assess(DESK)
+    short = render_text(build_report(assessment, kb))
+    long = render_text(build_report(assessment, kb), details=True)
+    heat = kb.recommendations["heat_therapy"]
+    words = " ".join(long.split())
+    assert heat.advice in words
+    assert f"Caution: {heat.cautions[0]}" in words
+    assert "Evidence: ACP 2017 R1: recommended" in words
+    assert assessment.kb_digest in words
+    assert heat.advice not in " ".join(short.split())
+    # Every option folded into "and N more" by default is listed with --details.
+    for line in build_report(assessment, kb).section("options").lines:
+        assert line.text in words
+
+
+def test_get_help_lists_the_emergency_signs_as_items(advisor):
+    """The safety net's first sentence becomes a list of signs under 'call ... if you get:'."""
+    first = report_of(advisor, DESK).section("get_help").lines[0]
+    assert first.text.startswith("Call 999 (or your local emergency number) or go to an emergency department")
+    assert first.text.endswith(":")
+    assert len(first.items) >= 4
+    assert any("both legs" in item for item in first.items)
+
+
+def test_region_sets_the_emergency_number(advisor):
+    """The number comes from the region (default: the knowledge base's), always with 'or your local' after it."""
+    uk = text_of(advisor, {"saddle_anaesthesia": True})
+    us = render_text(report_of(advisor, {"saddle_anaesthesia": True}, region="us"))
+    assert "999 (or your local emergency number)" in " ".join(uk.split())
+    assert "911 (or your local emergency number)" in " ".join(us.split())
+    assert "999" not in us
+
+
+def test_cli_region_and_its_errors():
+    """--region us on the command line; an unknown region is one line naming the known ones, exit 2."""
+    out = run("assess", "-", "--region", "us", stdin='{"saddle_anaesthesia": true}')
+    assert out.returncode == 0, out.stderr
+    assert "call 911 (or your local" in " ".join(out.stdout.split())
+    bad = run("assess", "-", "--region", "mars", stdin="{}")
+    assert bad.returncode == 2
+    assert bad.stdout == ""
+    assert "unknown region 'mars'" in bad.stderr
+    assert "uk" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
+    data = json.loads(run("assess", "-", "--json", "--region", "us", stdin='{"saddle_anaesthesia": true}').stdout)
+    assert "911" in data["recommendations"][0]["advice"]
+
+
+def test_cli_details_flag():
+    """-v and --details give the detailed report."""
+    short = run("assess", str(DESK_WORKER)).stdout
+    for flag in ("-v", "--details"):
+        long = run("assess", str(DESK_WORKER), flag).stdout
+        assert "Evidence: " in long
+        assert len(long.splitlines()) > len(short.splitlines())
+
+
+def test_wraps_to_the_width_and_colours_only_when_asked(advisor):
+    """Every line fits the width; escapes only with colour, and the words are the same either way."""
+    report = report_of(advisor, {"age": 30, "duration_days": 2})
+    for width in (50, 80, 120):
+        text = render_text(report, width=width)
+        assert max(len(line) for line in text.splitlines()) <= width
+    plain = render_text(report)
+    coloured = render_text(report, colour=True)
+    assert "\x1b[" not in plain
+    assert coloured.startswith("\x1b[1;33mSELF-CARE FOR NOW")  # provisional: a warning, in yellow
+    assert re.sub(r"\x1b\[[0-9;]*m", "", coloured) == plain
+
+
+def test_report_is_plain_data(advisor):
+    """A service can use the same content: the report turns into JSON with sections, lines and levels."""
+    data = report_of(advisor, {"age": 30, "duration_days": 2}).to_dict()
+    assert json.loads(json.dumps(data)) == data
+    assert [s["kind"] for s in data["sections"]] == [
+        k for k in SECTION_KINDS if k in {s["kind"] for s in data["sections"]}
+    ]
+    assert {s["level"] for s in data["sections"]} <= {"critical", "warning", "info"}
+    assert data["provisional"] is True
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_reports_carry_no_reviewer_vocabulary(advisor, kb, case):
+    """What a person reads (the default report, and --details without its evidence lines) has no reviewer notes."""
+    report = report_of(advisor, case.facts)
+    for details in (False, True):
+        text = render_text(report, width=10_000, details=details)
+        person = "\n".join(
+            line for line in text.splitlines() if not line.lstrip().startswith(("Evidence: ", "Knowledge base "))
+        )
+        assert reviewer_vocabulary(person, kb) == [], person
