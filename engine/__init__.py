@@ -9,8 +9,7 @@ Describe a case as facts, get a triage level and explained recommendations::
     result.to_dict()   # the JSON contract
 """
 
-from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
-from importlib.metadata import version as _version
+from importlib import metadata as _metadata
 
 from spasm_advisor.errors import CaseError, CaseProblem, EngineError, KnowledgeBaseError
 from spasm_advisor.inference.advisor import Advisor
@@ -21,8 +20,8 @@ from spasm_advisor.kb.model import TRIAGE_LEVELS, KnowledgeBase
 
 try:
     #: The version of the installed distribution: pyproject.toml is its one definition.
-    __version__ = _version("spasm-advisor")
-except _PackageNotFoundError:  # pragma: no cover - the package imported without being installed
+    __version__ = _metadata.version("spasm-advisor")
+except _metadata.PackageNotFoundError:  # pragma: no cover - the package imported without being installed
     __version__ = "0+unknown"
 
 __all__ = [

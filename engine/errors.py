@@ -16,7 +16,8 @@ most resembles, so callers can catch either::
     ├── FeedbackError                         the service's feedback database cannot be used
     ├── ApiError                              an HTTP error answer of the service (status, fields)
     ├── UnknownRegionError (ValueError)       a region the knowledge base does not define
-    └── UsageError                            the command line was called wrongly
+    ├── UsageError                            the command line was called wrongly
+    └── DependencyError (ImportError)         experta is missing or not the pinned release
 
 Each error carries where it happened (``path``, ``line``, ``field``) as
 attributes as well as in its one-line message: control characters (a
@@ -24,7 +25,8 @@ newline in a key, say) are escaped in the message, so it is always one line.
 
 Each error also carries the :class:`ExitCode` the command line ends with when
 it reaches the top (``exit_code``): every error raised on purpose is a usage
-or input error, exit 2. Any other exception is a bug: exit 3.
+or input error, exit 2, except a broken installation, exit 3 like a bug.
+Any other exception is a bug: exit 3.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ __all__ = [
     "CellError",
     "CircularDerivationError",
     "ConditionSyntaxError",
+    "DependencyError",
     "EngineError",
     "ExitCode",
     "FeedbackError",
@@ -271,3 +274,9 @@ class ApiError(EngineError):
 
 class UnknownRegionError(EngineError, ValueError):
     """A region was asked for that the knowledge base does not define (``knowledge/regions.yaml``)."""
+
+
+class DependencyError(EngineError, ImportError):
+    """A dependency is missing or not the release the package is built on; the message says what to install."""
+
+    exit_code: ClassVar[ExitCode] = ExitCode.INTERNAL

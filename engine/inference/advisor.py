@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from dataclasses import replace
 from importlib.abc import Traversable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from spasm_advisor.inference._experta import MATCHERS, MatcherName, with_stock_matcher
 from spasm_advisor.inference.assessment import Assembler, Assessment, AssessmentSummary
 from spasm_advisor.inference.compiler import Branch, CompiledKnowledgeBase, compile_knowledge_base
+from spasm_advisor.inference.session import Session
 from spasm_advisor.io.case import Case
 from spasm_advisor.kb.loader import load_knowledge_base
 from spasm_advisor.kb.model import KnowledgeBase
@@ -17,7 +20,6 @@ from spasm_advisor.kb.resources import bundled_knowledge_dir, bundled_rules_dir
 
 if TYPE_CHECKING:
     from spasm_advisor.analysis.whynot import WhyNot
-    from spasm_advisor.inference.session import Session
 
 __all__ = ["Advisor"]
 
@@ -30,39 +32,60 @@ class Advisor:
     cases. An advisor holds no other state, so it is safe to share between
     threads.
 
+    ``matcher="stock"`` runs the same rules on experta's stock matcher and
+    engine loop instead of the fast one: several times slower, the same
+    results, for telling a matcher problem from a rule problem.
+
     Example:
         >>> advisor = Advisor.default()
         >>> advisor.assess({"age": 35, "saddle_anaesthesia": True}).triage
         'emergency'
     """
 
-    def __init__(self, knowledge_base: KnowledgeBase) -> None:
-        """Compile ``knowledge_base`` (see :meth:`default` and :meth:`from_paths`)."""
-        self._compiled: CompiledKnowledgeBase = compile_knowledge_base(knowledge_base)
+    def __init__(self, knowledge_base: KnowledgeBase, *, matcher: MatcherName = "fast") -> None:
+        """Compile ``knowledge_base`` (see :meth:`default` and :meth:`from_paths`).
+
+        Raises:
+            ValueError: if ``matcher`` is not ``"fast"`` or ``"stock"``.
+        """
+        if matcher not in MATCHERS:
+            raise ValueError(f"matcher must be one of {', '.join(map(repr, MATCHERS))}, got {matcher!r}")
+        compiled = compile_knowledge_base(knowledge_base)
+        if matcher == "stock":
+            compiled = replace(compiled, engine_class=with_stock_matcher(compiled.engine_class))
+        self._compiled: CompiledKnowledgeBase = compiled
+        self._matcher: MatcherName = matcher
         self._assembler = Assembler(knowledge_base)
         self._local = threading.local()
 
     @classmethod
-    def default(cls) -> Advisor:
+    def default(cls, *, matcher: MatcherName = "fast") -> Advisor:
         """An advisor over the knowledge base bundled with the package."""
         kb = load_knowledge_base(
             bundled_rules_dir(), bundled_knowledge_dir(), rules_label="rules", knowledge_label="knowledge"
         )
-        return cls(kb)
+        return cls(kb, matcher=matcher)
 
     @classmethod
-    def from_paths(cls, rules: str | Path | Traversable, knowledge: str | Path | Traversable) -> Advisor:
+    def from_paths(
+        cls, rules: str | Path | Traversable, knowledge: str | Path | Traversable, *, matcher: MatcherName = "fast"
+    ) -> Advisor:
         """An advisor over the knowledge base in two folders: ``rules/`` and ``knowledge/``.
 
         Raises:
             KnowledgeBaseError: naming the file, line and rule of the first problem.
         """
-        return cls(load_knowledge_base(rules, knowledge))
+        return cls(load_knowledge_base(rules, knowledge), matcher=matcher)
 
     @property
     def knowledge_base(self) -> KnowledgeBase:
         """The validated knowledge base this advisor uses."""
         return self._compiled.kb
+
+    @property
+    def matcher(self) -> MatcherName:
+        """The matcher the engine runs on: ``"fast"`` or experta's ``"stock"`` one."""
+        return self._matcher
 
     @property
     def compiled(self) -> CompiledKnowledgeBase:
@@ -91,9 +114,7 @@ class Advisor:
 
     def session(self) -> Session:
         """An incremental session: set and clear facts one at a time on one live engine."""
-        from spasm_advisor.inference.session import Session
-
-        return Session(self)
+        return Session(self._compiled)
 
     def assess(self, facts: Mapping[str, object] | Case, *, region: str | None = None) -> Assessment:
         """Assess one case: triage, recommendations, withheld items and explanations.

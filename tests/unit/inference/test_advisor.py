@@ -8,6 +8,14 @@ import subprocess
 import sys
 import threading
 
+import pytest
+from locations import REPO
+
+from spasm_advisor import Advisor
+from spasm_advisor.analysis.clinical_cases import load_clinical_cases
+from spasm_advisor.io.reader import read_case_file
+from spasm_advisor.kb.resources import bundled_knowledge_dir
+
 
 def test_red_flag_refers(mini):
     """A red flag derives the finding, sets triage and refers."""
@@ -140,3 +148,32 @@ def test_public_api_exports():
         if not n.startswith("_") and not isinstance(getattr(spasm_advisor, n), type(spasm_advisor))
     }
     assert public <= set(spasm_advisor.__all__)
+
+
+def test_stock_and_fast_matchers_agree_on_the_bundled_cases(advisor):
+    """Every bundled clinical case and example gives byte-identical JSON on experta's stock matcher."""
+    stock = Advisor.default(matcher="stock")
+    cases = [case.facts for case in load_clinical_cases(bundled_knowledge_dir() / "cases")]
+    cases += [read_case_file(str(path)) for path in sorted((REPO / "examples").glob("*.yaml"))]
+    assert len(cases) > 50
+    for facts in cases:
+        assert stock.assess(facts).to_json() == advisor.assess(facts).to_json()
+
+
+def test_unknown_matcher_is_refused(mini):
+    """A matcher name other than fast or stock is a ValueError naming both."""
+    with pytest.raises(ValueError, match="matcher must be one of 'fast', 'stock', got 'quick'"):
+        Advisor(mini.knowledge_base, matcher="quick")  # type: ignore[arg-type]
+
+
+def test_session_on_the_stock_matcher_equals_a_fresh_assessment(mini):
+    """A session follows the advisor's matcher and still equals a fresh assessment after each change."""
+    stock = Advisor(mini.knowledge_base, matcher="stock")
+    session = stock.session()
+    for name, value in (("numbness", True), ("age", 60), ("numbness", None), ("on_anticoagulants", True)):
+        session.set(name, value)
+        assert (
+            session.assessment().to_json()
+            == stock.assess(session.facts).to_json()
+            == mini.assess(session.facts).to_json()
+        )

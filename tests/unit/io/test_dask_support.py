@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from locations import REPO
 
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
@@ -23,7 +24,6 @@ from spasm_advisor.io.batch import BatchError  # noqa: E402
 from spasm_advisor.io.dask_support import COLUMNS, SUMMARY_COLUMNS, assess_frame, assess_partitions  # noqa: E402
 from spasm_advisor.io.output_records import expand_summary  # noqa: E402
 
-DATA = Path(__file__).parent / "data"
 KB = Advisor.default().knowledge_base
 NAMES = list(KB.facts)
 
@@ -45,7 +45,7 @@ def _batch(source: Path, out: Path, *options: str) -> subprocess.CompletedProces
         capture_output=True,
         text=True,
         check=False,
-        cwd=Path(__file__).parent.parent,
+        cwd=REPO,
     )
 
 

@@ -6,11 +6,12 @@ assess --json validates against `schema output`; `schema input` agrees with the 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from cli_runner import run
 from hypothesis import given
+from hypothesis import strategies as st
+from locations import DATA
 
 from spasm_advisor import CaseError
 from spasm_advisor.analysis.clinical_cases import load_clinical_cases
@@ -20,7 +21,6 @@ from spasm_advisor.testing import cases, invalid_cases
 
 jsonschema = pytest.importorskip("jsonschema")
 
-DATA = Path(__file__).parent / "data"
 MINI = ["--rules", str(DATA / "mini" / "rules"), "--knowledge", str(DATA / "mini" / "knowledge")]
 
 
@@ -35,8 +35,17 @@ def _output_validator():
 
 
 @pytest.fixture(scope="module", name="input_validator")
-def _input_validator(advisor):
-    schema = input_schema(advisor.knowledge_base)
+def _input_validator(spasm_advisor):
+    """A validator for the input schema of the knowledge base under test."""
+    schema = input_schema(spasm_advisor.knowledge_base)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+@pytest.fixture(scope="module", name="kb_output_validator")
+def _kb_output_validator(spasm_advisor):
+    """A validator for the output schema of the knowledge base under test."""
+    schema = output_schema(spasm_advisor.knowledge_base)
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema)
 
@@ -95,11 +104,12 @@ def test_every_clinical_case_validates(advisor, output_validator):
         assert not errors, (case.id, errors[:3])
 
 
-@given(case=cases())
-def test_generated_assessments_validate(advisor, output_validator, case):
+@given(data=st.data())
+def test_generated_assessments_validate(spasm_advisor, kb_output_validator, data):
     """The JSON of any generated case's assessment validates against the output schema."""
-    data = json.loads(advisor.assess(case).to_json())
-    errors = [e.message for e in output_validator.iter_errors(data)]
+    case = data.draw(cases(spasm_advisor.knowledge_base))
+    output = json.loads(spasm_advisor.assess(case).to_json())
+    errors = [e.message for e in kb_output_validator.iter_errors(output)]
     assert not errors, errors[:3]
 
 
@@ -121,18 +131,18 @@ def test_output_schema_is_not_vacuous(advisor, output_validator):
         assert not output_validator.is_valid(bad)
 
 
-@given(case=cases())
-def test_input_schema_accepts_valid_cases(input_validator, case):
+@given(data=st.data())
+def test_input_schema_accepts_valid_cases(spasm_advisor, input_validator, data):
     """Every case the validator accepts, the input schema accepts."""
-    assert input_validator.is_valid(case)
+    assert input_validator.is_valid(data.draw(cases(spasm_advisor.knowledge_base)))
 
 
-@given(pair=invalid_cases())
-def test_input_schema_rejects_invalid_cases(advisor, input_validator, pair):
+@given(data=st.data())
+def test_input_schema_rejects_invalid_cases(spasm_advisor, input_validator, data):
     """Every invalid case (unknown key, wrong type, out of range) is rejected by schema and validator."""
-    case, _field = pair
+    case, _field = data.draw(invalid_cases(spasm_advisor.knowledge_base))
     with pytest.raises(CaseError):
-        advisor.case(case)
+        spasm_advisor.case(case)
     if not any(isinstance(v, float) and v.is_integer() for v in case.values()):  # JSON Schema: 3.0 is an integer
         assert not input_validator.is_valid(case)
 

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from locations import REPO
 
 from spasm_advisor import Advisor
 from spasm_advisor.analysis.clinical_cases import load_clinical_cases
@@ -25,7 +26,6 @@ from spasm_advisor.kb.resources import bundled_knowledge_dir
 from spasm_advisor.render.audit_report import AuditData, InvariantAudit, build_audit, render_html, render_markdown
 from spasm_advisor.render.graph_svg import dependency_graph, layout_graph, render_mermaid
 
-REPO = Path(__file__).parent.parent
 CASES = load_clinical_cases(bundled_knowledge_dir() / "cases", "knowledge/cases")
 INJECTED = "<script>alert('pwned')</script> & \"quoted\" | pipe"
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 from hypothesis import given
+from hypothesis import strategies as st
 
 from spasm_advisor import Advisor
 from spasm_advisor.inference.reference import ReferenceInterpreter
 from spasm_advisor.io.compact_json import CompactJSON
 from spasm_advisor.testing import cases, red_flag_cases
 
-ADVISOR = Advisor.default()
 ENCODER = CompactJSON()
 
 
@@ -20,25 +20,27 @@ def dumps(assessment, line=None):
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-@given(cases(ADVISOR.knowledge_base))
-def test_same_bytes_as_json_dumps(case):
-    assessment = ADVISOR.assess(case)
+@given(data=st.data())
+def test_same_bytes_as_json_dumps(spasm_advisor, data):
+    """Any case of the knowledge base under test: the same bytes as json.dumps, with or without a line."""
+    assessment = spasm_advisor.assess(data.draw(cases(spasm_advisor.knowledge_base)))
     assert ENCODER.encode(assessment) == dumps(assessment)
     assert ENCODER.encode(assessment, line=12) == dumps(assessment, 12)
 
 
-@given(red_flag_cases(ADVISOR.knowledge_base))
-def test_same_bytes_with_red_flags_and_withheld_items(case):
-    assessment = ADVISOR.assess(case)
+@given(data=st.data())
+def test_same_bytes_with_red_flags_and_withheld_items(spasm_advisor, data):
+    """Cases with red flags (referrals, withheld items): the same bytes as json.dumps."""
+    assessment = spasm_advisor.assess(data.draw(red_flag_cases(spasm_advisor.knowledge_base)))
     assert ENCODER.encode(assessment, line=1) == dumps(assessment, 1)
 
 
-def test_assessments_from_other_assemblers_are_not_mixed_up(mini):
+def test_assessments_from_other_assemblers_are_not_mixed_up(advisor, mini):
     """Pieces cached for one knowledge base or assembler are never reused for another's objects."""
     encoder = CompactJSON()
-    reference = ReferenceInterpreter(ADVISOR.knowledge_base)  # a new assembler per assessment
+    reference = ReferenceInterpreter(advisor.knowledge_base)  # a new assembler per assessment
     for case in ({"saddle_anaesthesia": True, "age": 70}, {"fever": True, "on_anticoagulants": True}, {}):
-        for assessment in (ADVISOR.assess(case), reference.assess(case), mini.assess({"numbness": True})):
+        for assessment in (advisor.assess(case), reference.assess(case), mini.assess({"numbness": True})):
             assert encoder.encode(assessment) == dumps(assessment)
 
 

@@ -6,11 +6,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from locations import DATA
 
 from spasm_advisor import KnowledgeBaseError, load_knowledge_base
 from spasm_advisor.kb.conditions import Comparison, FindingRef
 
-MINI = Path(__file__).parent.parent / "data" / "mini"
+MINI = DATA / "mini"
 
 
 @pytest.fixture(name="kb_dir")

@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from locations import TESTS
 from veto_scenario import CATALOGUE_IDS, KEPT_IDS, write_kb
 
-SCRIPT = Path(__file__).parent.parent / "veto_scenario.py"
+SCRIPT = TESTS / "veto_scenario.py"
 SEEDS = range(1, 25)
 
 
