@@ -23,7 +23,8 @@ from locations import REPO
 from spasm_advisor import Advisor
 from spasm_advisor.analysis.clinical_cases import load_clinical_cases
 from spasm_advisor.kb.resources import bundled_knowledge_dir
-from spasm_advisor.render.audit_report import AuditData, InvariantAudit, build_audit, render_html, render_markdown
+from spasm_advisor.render.audit_data import AuditData, InvariantAudit
+from spasm_advisor.render.audit_report import build_audit, render_html, render_markdown
 from spasm_advisor.render.graph_svg import dependency_graph, layout_graph, render_mermaid
 
 CASES = load_clinical_cases(bundled_knowledge_dir() / "cases", "knowledge/cases")
