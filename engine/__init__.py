@@ -7,22 +7,55 @@ Describe a case as facts, get a triage level and explained recommendations::
     result = advisor.assess({"age": 35, "duration_days": 3, "posture": "poor"})
     result.triage, [r.id for r in result.recommendations]
     result.to_dict()   # the JSON contract
+
+The names below are imported when first used, so that importing a part of
+the package (its pytest plugin, its errors) does not load the engine and
+experta with it.
 """
 
+import typing as _typing
+from importlib import import_module as _import_module
 from importlib import metadata as _metadata
 
-from spasm_advisor.errors import CaseError, CaseProblem, EngineError, KnowledgeBaseError
-from spasm_advisor.inference.advisor import Advisor
-from spasm_advisor.inference.assessment import NOTICE, Assessment, CitedSource, Derivation, Recommendation, Withheld
-from spasm_advisor.io.case import Case
-from spasm_advisor.kb.loader import load_knowledge_base
-from spasm_advisor.kb.model import TRIAGE_LEVELS, KnowledgeBase
+if _typing.TYPE_CHECKING:
+    from spasm_advisor.errors import CaseError, CaseProblem, EngineError, KnowledgeBaseError
+    from spasm_advisor.inference.advisor import Advisor
+    from spasm_advisor.inference.assessment import (
+        NOTICE,
+        Assessment,
+        CitedSource,
+        Derivation,
+        Recommendation,
+        Withheld,
+    )
+    from spasm_advisor.io.case import Case
+    from spasm_advisor.kb.loader import load_knowledge_base
+    from spasm_advisor.kb.model import TRIAGE_LEVELS, KnowledgeBase
 
 try:
     #: The version of the installed distribution: pyproject.toml is its one definition.
     __version__ = _metadata.version("spasm-advisor")
 except _metadata.PackageNotFoundError:  # pragma: no cover - the package imported without being installed
     __version__ = "0+unknown"
+
+#: Each public name and the module that defines it.
+_HOMES = {
+    "NOTICE": "spasm_advisor.inference.assessment",
+    "TRIAGE_LEVELS": "spasm_advisor.kb.model",
+    "Advisor": "spasm_advisor.inference.advisor",
+    "Assessment": "spasm_advisor.inference.assessment",
+    "Case": "spasm_advisor.io.case",
+    "CaseError": "spasm_advisor.errors",
+    "CaseProblem": "spasm_advisor.errors",
+    "CitedSource": "spasm_advisor.inference.assessment",
+    "Derivation": "spasm_advisor.inference.assessment",
+    "EngineError": "spasm_advisor.errors",
+    "KnowledgeBase": "spasm_advisor.kb.model",
+    "KnowledgeBaseError": "spasm_advisor.errors",
+    "Recommendation": "spasm_advisor.inference.assessment",
+    "Withheld": "spasm_advisor.inference.assessment",
+    "load_knowledge_base": "spasm_advisor.kb.loader",
+}
 
 __all__ = [
     "NOTICE",
@@ -42,3 +75,19 @@ __all__ = [
     "__version__",
     "load_knowledge_base",
 ]
+
+
+if not _typing.TYPE_CHECKING:  # to a type checker, the imports above are the names: no catch-all
+
+    def __getattr__(name: str) -> _typing.Any:
+        """Import a public name from its module on first use."""
+        home = _HOMES.get(name)
+        if home is None:
+            raise AttributeError(f"module 'spasm_advisor' has no attribute {name!r}")
+        value = getattr(_import_module(home), name)
+        globals()[name] = value
+        return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

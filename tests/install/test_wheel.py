@@ -9,8 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).parent.parent
+from locations import REPO
 
 
 @pytest.fixture(scope="module", name="wheel")

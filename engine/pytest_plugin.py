@@ -4,6 +4,11 @@ Installed with the package (entry point ``pytest11``). It adds the option and
 a session fixture ``spasm_advisor``: an :class:`~spasm_advisor.Advisor` over the
 knowledge base in ``PATH/rules`` and ``PATH/knowledge``, or over the bundled
 one when the option is not given.
+
+pytest imports this module in every project where the package is installed,
+so it imports nothing but pytest: the engine (and experta, and the
+``testing`` extra's Hypothesis) load only when a test asks for the fixture.
+It lives outside :mod:`spasm_advisor.testing` for that reason.
 """
 
 from __future__ import annotations
