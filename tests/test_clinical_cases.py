@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from spasm_advisor.analysis.clinical_cases import check_case, load_clinical_cases
+from spasm_advisor.analysis.invariants import load_invariants
 from spasm_advisor.kb.resources import bundled_knowledge_dir
 
 CASES = load_clinical_cases(bundled_knowledge_dir() / "cases", "knowledge/cases")
@@ -49,3 +50,12 @@ def test_checker_reports_differences(advisor, tmp_path: Path):
     assert any(p.startswith("triage is emergency") for p in problems)
     assert any("'heat_therapy' is not recommended" in p for p in problems)
     assert any("'emergency_care' is recommended" in p for p in problems)
+
+
+def test_every_withheld_treatment_has_its_invariant_clause(advisor):
+    """The invariant that nothing withheld is also recommended names every treatment a rule can withhold."""
+    kb = advisor.knowledge_base
+    withholdable = {a.target for r in kb.rules for a in r.actions if a.kind == "withhold"}
+    (invariant,) = [i for i in load_invariants(kb) if i.id == "withheld_is_never_recommended"]
+    statement = invariant.describe()
+    assert {t for t in withholdable if f"withholds {t}" not in statement or f"recommends {t}" not in statement} == set()
