@@ -21,7 +21,11 @@ def _python(code: str) -> subprocess.CompletedProcess[str]:
 
 def test_no_collections_alias_is_left_after_the_import():
     """After importing the package, collections has none of the aliases experta needed."""
-    out = _python(f"import collections, spasm_advisor; print([n for n in {ALIASES!r} if hasattr(collections, n)])")
+    code = (
+        "import collections, sys; from spasm_advisor import Advisor; assert 'experta' in sys.modules; "
+        f"print([n for n in {ALIASES!r} if hasattr(collections, n)])"
+    )
+    out = _python(code)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
 
@@ -30,7 +34,8 @@ def test_an_alias_the_host_set_is_kept():
     """An alias the host application set before the import is still there afterwards."""
     code = (
         "import collections, collections.abc; collections.Mapping = collections.abc.Mapping; "
-        "import spasm_advisor; print(collections.Mapping is collections.abc.Mapping, hasattr(collections, 'Sequence'))"
+        "from spasm_advisor import Advisor; "
+        "print(collections.Mapping is collections.abc.Mapping, hasattr(collections, 'Sequence'))"
     )
     out = _python(code)
     assert out.returncode == 0, out.stderr
@@ -40,8 +45,8 @@ def test_an_alias_the_host_set_is_kept():
 def test_the_engine_works_without_the_aliases():
     """Assessing after the aliases are gone works: experta needed them only to import."""
     out = _python(
-        "import collections, spasm_advisor; assert not hasattr(collections, 'Mapping'); "
-        "print(spasm_advisor.Advisor.default().assess({'saddle_anaesthesia': True}).triage)"
+        "import collections; from spasm_advisor import Advisor; assert not hasattr(collections, 'Mapping'); "
+        "print(Advisor.default().assess({'saddle_anaesthesia': True}).triage)"
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "emergency"
@@ -61,11 +66,11 @@ def test_another_experta_version_is_refused(installed, found):
 
 
 def test_importing_with_another_experta_version_fails_clearly():
-    """The package import itself stops with that message when the installed experta is another release."""
+    """Importing the engine stops with that message when the installed experta is another release."""
     code = (
         "import importlib.metadata as m; real = m.version; "
         "m.version = lambda name: '2.0.0' if name == 'experta' else real(name); "
-        "import spasm_advisor"
+        "from spasm_advisor import Advisor"
     )
     out = _python(code)
     assert out.returncode != 0
