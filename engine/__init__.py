@@ -10,12 +10,12 @@ Describe a case as facts, get a triage level and explained recommendations::
 
 The names below are imported when first used, so that importing a part of
 the package (its pytest plugin, its errors) does not load the engine and
-experta with it.
+experta with it. ``__version__`` is read from the installed distribution's
+metadata on first use too (``importlib.metadata`` is slow to import).
 """
 
 import typing as _typing
 from importlib import import_module as _import_module
-from importlib import metadata as _metadata
 
 if _typing.TYPE_CHECKING:
     from spasm_advisor.errors import CaseError, CaseProblem, EngineError, KnowledgeBaseError
@@ -32,11 +32,8 @@ if _typing.TYPE_CHECKING:
     from spasm_advisor.kb.loader import load_knowledge_base
     from spasm_advisor.kb.model import TRIAGE_LEVELS, KnowledgeBase
 
-try:
     #: The version of the installed distribution: pyproject.toml is its one definition.
-    __version__ = _metadata.version("spasm-advisor")
-except _metadata.PackageNotFoundError:  # pragma: no cover - the package imported without being installed
-    __version__ = "0+unknown"
+    __version__: str
 
 #: Each public name and the module that defines it.
 _HOMES = {
@@ -81,6 +78,15 @@ if not _typing.TYPE_CHECKING:  # to a type checker, the imports above are the na
 
     def __getattr__(name: str) -> _typing.Any:
         """Import a public name from its module on first use."""
+        if name == "__version__":
+            from importlib import metadata
+
+            try:
+                value: str = metadata.version("spasm-advisor")
+            except metadata.PackageNotFoundError:  # the package imported without being installed
+                value = "0+unknown"
+            globals()[name] = value
+            return value
         home = _HOMES.get(name)
         if home is None:
             raise AttributeError(f"module 'spasm_advisor' has no attribute {name!r}")

@@ -16,13 +16,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from spasm_advisor import __version__
 from spasm_advisor.errors import EngineError, ExitCode, UsageError, one_line
 
 if TYPE_CHECKING:
@@ -884,6 +882,16 @@ COMMANDS: Mapping[str, Command | Group] = {
 # --- parsing and running ---------------------------------------------------------------
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: the version is read from the package metadata only when asked for."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> NoReturn:
+        import spasm_advisor
+
+        print(f"{PROG} {spasm_advisor.__version__}")
+        parser.exit()
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (try '{self.prog} --help')")
@@ -917,7 +925,7 @@ def _add_table(parser: argparse.ArgumentParser, table: Mapping[str, Command | Gr
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command in :data:`COMMANDS`."""
     parser = _Parser(prog=PROG, description="Triage and explained advice for back muscle spasm.")
-    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--version", action=_VersionAction, nargs=0, help="show the version and exit")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
 
     def no_command(args: argparse.Namespace) -> int:
@@ -927,6 +935,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(run=no_command)
     _add_table(parser, COMMANDS, "command")
     return parser
+
+
+def _print_traceback() -> None:
+    import traceback  # only with --debug: it is slow to import
+
+    traceback.print_exc()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -939,7 +953,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args))
     except EngineError as exc:
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
@@ -949,7 +963,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.OK
     except Exception as exc:
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         hint = "" if debug else " (run with --debug for details)"
         print(f"{PROG}: internal error: {type(exc).__name__}: {one_line(str(exc))}{hint}", file=sys.stderr)
         return ExitCode.INTERNAL

@@ -3,6 +3,9 @@
 * The fast matcher specialises experta's internals, so only the pinned
   release will do: any other version (or none) stops the import with a
   :class:`~spasm_advisor.errors.DependencyError` that says what to install.
+  The version is experta's own ``__version__``, read before any of its
+  internals are imported (reading the installed metadata instead would cost
+  every start-up the import of ``importlib.metadata``).
 * experta pins ``frozendict==1.2``, which subclasses ``collections.Mapping``,
   removed in Python 3.10 (upstream issue nilp0inter/experta#34). The
   aliases from ``collections.abc`` exist only while experta is imported;
@@ -21,7 +24,6 @@ import collections.abc
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib.metadata import PackageNotFoundError, version
 
 from spasm_advisor.errors import DependencyError
 
@@ -75,13 +77,6 @@ def check_experta_version(installed: str | None) -> None:
     )
 
 
-def _installed_experta() -> str | None:
-    try:
-        return version("experta")
-    except PackageNotFoundError:
-        return None
-
-
 @contextmanager
 def _importing_experta() -> Iterator[None]:
     """The ``collections`` aliases experta needs and a root logger it cannot change, for the import only."""
@@ -100,10 +95,15 @@ def _importing_experta() -> Iterator[None]:
         root.setLevel(level)
 
 
-check_experta_version(_installed_experta())
-
 with _importing_experta():
-    import experta.watchers  # noqa: F401  (its logging set-up runs inside this block)
+    try:
+        import experta
+    except ModuleNotFoundError as exc:
+        if exc.name != "experta":
+            raise
+        check_experta_version(None)
+    check_experta_version(getattr(experta, "__version__", "unknown"))
+    import experta.watchers  # its logging set-up runs inside this block
     from experta import NOT, Fact, KnowledgeEngine, P, Rule
     from experta.abstract import Strategy
     from experta.activation import Activation

@@ -68,8 +68,9 @@ def test_another_experta_version_is_refused(installed, found):
 def test_importing_with_another_experta_version_fails_clearly():
     """Importing the engine stops with that message when the installed experta is another release."""
     code = (
-        "import importlib.metadata as m; real = m.version; "
-        "m.version = lambda name: '2.0.0' if name == 'experta' else real(name); "
+        "import collections, collections.abc; "
+        "collections.Mapping = collections.MutableMapping = collections.abc.Mapping; "
+        "import experta; experta.__version__ = '2.0.0'; "
         "from spasm_advisor import Advisor"
     )
     out = _python(code)
@@ -79,6 +80,13 @@ def test_importing_with_another_experta_version_fails_clearly():
         "(its matcher builds on experta's internals), but experta is at version 2.0.0: "
         f"pip install 'experta=={EXPERTA_VERSION}'"
     )
+
+
+def test_the_engine_does_not_read_package_metadata_to_start():
+    """Loading the engine checks experta's version without importing importlib.metadata (start-up time)."""
+    out = _python("import sys; from spasm_advisor import Advisor; print('importlib.metadata' in sys.modules)")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
 
 
 def test_the_pin_in_pyproject_is_the_version_checked():
