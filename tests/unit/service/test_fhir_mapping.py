@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from locations import REPO
 
 from spasm_advisor import Advisor, KnowledgeBaseError
 from spasm_advisor.kb.resources import bundled_knowledge_dir
@@ -188,9 +189,8 @@ def test_core_import_loads_no_web_framework():
 
 
 def test_docs_print_every_code_of_the_table():
-    from pathlib import Path
 
-    doc = (Path(__file__).parent.parent.parent / "docs" / "service.md").read_text()
+    doc = (REPO / "docs" / "service.md").read_text()
     for rule in (*MAPPING.conditions, *MAPPING.medications, *MAPPING.allergies, *MAPPING.orders):
         for code in rule.codes:
             assert f"`{code.code}`" in doc, code

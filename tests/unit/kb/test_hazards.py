@@ -6,11 +6,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from locations import DATA
 
 from spasm_advisor import KnowledgeBaseError, load_knowledge_base
 from spasm_advisor.kb.hazards import LIKELIHOODS, SEVERITIES, risk_rating
 
-MINI = Path(__file__).parent.parent / "data" / "mini"
+MINI = DATA / "mini"
 
 # The DCB0129/DCB0160 clinical risk matrix as NHS England publishes it with
 # its hazard logs (UK Core FHIR hazard log, "Risk Matrix"), in the
