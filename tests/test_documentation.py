@@ -11,9 +11,12 @@ import pytest
 from locations import REPO
 
 DOCUMENTS = [REPO / "README.md", REPO / "tests" / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+_PROMPT = r"(?:>>> |\.\.\. )?"
 
-_FROM_IMPORT = re.compile(r"^\s*from (spasm_advisor(?:\.\w+)*) import \(?([\w, ]+)\)?\s*(?:#.*)?$", re.M)
-_IMPORT = re.compile(r"^\s*import (spasm_advisor(?:\.\w+)*)\s*(?:#.*)?$", re.M)
+_FROM_IMPORT = re.compile(
+    r"^\s*" + _PROMPT + r"from (spasm_advisor(?:\.\w+)*) import \(?([\w, ]+)\)?\s*(?:#.*)?$", re.M
+)
+_IMPORT = re.compile(r"^\s*" + _PROMPT + r"import (spasm_advisor(?:\.\w+)*)\s*(?:#.*)?$", re.M)
 _DOTTED = re.compile(r"`(spasm_advisor(?:\.\w+)+)`")
 _PATH = re.compile(r"`((?:engine|tests|rules|knowledge|scripts|benchmarks|examples|docs)/[\w./-]*)`")
 
@@ -51,7 +54,7 @@ PATHS = _documented(_PATH)
 
 
 def test_the_documents_name_import_paths():
-    """The README documents the library's imports (so the tests below test something)."""
+    """The documents name the library's imports (so the tests below test something)."""
     assert any(module == "spasm_advisor" for _, (module, _) in IMPORTS)
     assert len(IMPORTS) >= 3
 

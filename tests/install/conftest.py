@@ -28,10 +28,16 @@ class FreshVenv:
         """The venv's interpreter."""
         return self.root / "bin" / "python"
 
-    def run(self, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-        """Run the venv's python with ``args`` in ``cwd``; never raises on a non-zero exit."""
+    def run(self, *args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        """Run the venv's python with ``args`` in ``cwd``, ``stdin`` as its input; never raises on a failure."""
         return subprocess.run(
-            [str(self.python), *args], cwd=cwd, capture_output=True, text=True, check=False, env=_clean_env()
+            [str(self.python), *args],
+            cwd=cwd,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=False,
+            env=_clean_env(),
         )
 
 

@@ -1,4 +1,4 @@
-"""Installed, the package lives beside other projects: their own engine/ and cli.py, their pytest, our README."""
+"""Installed, the package lives beside other projects: their own engine/ and cli.py, their pytest, our examples."""
 
 from __future__ import annotations
 
@@ -82,22 +82,32 @@ def test_that_projects_pytest_runs_with_our_plugin_loaded(fresh_venv, tmp_path):
     assert added == {"--spasm-kb"}
 
 
-def _readme_library_snippet() -> str:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme.split("\n## Library\n", 1)[1]
-    match = re.search(r"```python\n(.*?)```", section, re.S)
-    assert match is not None, "README: no python block under '## Library'"
-    return match.group(1)
+def _library_examples() -> str:
+    """The library guide's examples of assessing a case (the README links to them): its pycon blocks."""
+    guide = (REPO / "docs" / "library-guide.md").read_text(encoding="utf-8")
+    section = guide.split("\n## Assessing a case\n", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```pycon\n(.*?)```", section, re.S)
+    assert blocks, "docs/library-guide.md: no pycon block under '## Assessing a case'"
+    return "\n".join(blocks)
 
 
-def test_the_readme_library_snippet_runs_from_the_clone_root(fresh_venv):
-    """After ``pip install .``, the README's library snippet runs from the clone's root on the installed package."""
-    snippet = _readme_library_snippet()
-    assert "from spasm_advisor import Advisor" in snippet
-    # The snippet ends with `except CaseError as exc`, which unbinds exc: check what stays bound.
-    check = "\nimport spasm_advisor\nprint(spasm_advisor.__file__)\nprint(result.triage)\n"
-    out = fresh_venv.run("-c", snippet + check, cwd=REPO)
-    assert out.returncode == 0, out.stderr
-    location, triage = out.stdout.splitlines()
+# Runs the examples read from stdin as doctests; prints where spasm_advisor came from.
+_RUN_EXAMPLES = """
+import doctest, sys
+test = doctest.DocTestParser().get_doctest(sys.stdin.read(), {}, "library guide", "docs/library-guide.md", 0)
+runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+runner.run(test)
+import spasm_advisor
+print(spasm_advisor.__file__)
+sys.exit(1 if runner.failures or not runner.tries else 0)
+"""
+
+
+def test_the_library_examples_run_from_the_clone_root(fresh_venv):
+    """After ``pip install .``, the documented library examples give their output, from the clone's root."""
+    examples = _library_examples()
+    assert ">>> from spasm_advisor import Advisor" in examples
+    out = fresh_venv.run("-c", _RUN_EXAMPLES, cwd=REPO, stdin=examples)
+    assert out.returncode == 0, out.stdout + out.stderr
+    location = out.stdout.splitlines()[-1]
     assert Path(location).is_relative_to(fresh_venv.root), "the source folder shadowed the installed package"
-    assert triage == "emergency"

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from locations import DATA
 
 from spasm_advisor import KnowledgeBaseError, load_knowledge_base
 from spasm_advisor.errors import UnknownRegionError
@@ -21,7 +22,7 @@ from spasm_advisor.kb.person_text import (
     reviewer_vocabulary,
 )
 
-MINI = Path(__file__).parent.parent / "data" / "mini"
+MINI = DATA / "mini"
 
 REGIONS = """version: 1
 default: uk
