@@ -43,7 +43,7 @@ from typing import Any
 
 import z3
 
-from spasm_advisor.analysis.invariants import Invariant, Outcome, holds, load_invariants
+from spasm_advisor.analysis.invariants import holds
 from spasm_advisor.analysis.safety_case import build_safety_case
 from spasm_advisor.analysis.symbolic import (
     CircularDerivationError,
@@ -51,9 +51,9 @@ from spasm_advisor.analysis.symbolic import (
     SymbolicKnowledgeBase,
     fact_space_size,
 )
-from spasm_advisor.inference.advisor import Advisor
-from spasm_advisor.kb.conditions import All, Any_, Comparison, FindingRef, Known, Not
-from spasm_advisor.kb.model import TRIAGE_LEVELS, KnowledgeBase, RuleSpec
+from spasm_advisor.inference.assessment import Assessor
+from spasm_advisor.kb.conditions import All, Any_, Condition, FindingRef, Not
+from spasm_advisor.kb.model import Invariant, KnowledgeBase, RuleSpec
 
 __all__ = ["Anomaly", "InvariantResult", "VerificationReport", "invariant_formula", "verify"]
 
@@ -156,51 +156,12 @@ def _where(rule: RuleSpec) -> str:
     return f"{rule.path}:{rule.line}"
 
 
-def invariant_formula(sym: SymbolicKnowledgeBase, cond: Any, truth: bool = True) -> Any:
-    """A formula for "cond is definitely true" (``truth``) or "definitely false"."""
+def invariant_formula(sym: SymbolicKnowledgeBase, cond: Condition | None, truth: bool = True) -> Any:
+    """A formula for "cond is definitely true" (``truth``) or "definitely false" (None: every case)."""
     if cond is None:
         return z3.BoolVal(truth)
-    if isinstance(cond, Outcome):
-        if cond.kind == "none":
-            base = z3.BoolVal(False)
-        elif cond.kind == "recommends":
-            base = sym.given(cond.target)
-        elif cond.kind == "withholds":
-            base = sym.withheld(cond.target)
-        else:
-            rank = TRIAGE_LEVELS.index(cond.target)
-            at_least = [sym.triage_at_least(level) for level in TRIAGE_LEVELS]
-
-            def ge(r: int) -> Any:
-                return at_least[r] if r < len(TRIAGE_LEVELS) else z3.BoolVal(False)
-
-            base = {
-                "==": z3.And(ge(rank), z3.Not(ge(rank + 1))),
-                "!=": z3.Or(z3.Not(ge(rank)), ge(rank + 1)),
-                ">=": ge(rank),
-                ">": ge(rank + 1),
-                "<": z3.Not(ge(rank)),
-                "<=": z3.Not(ge(rank + 1)),
-            }[cond.op]
-        return base if truth else z3.Not(base)
-    if isinstance(cond, Not):
-        return invariant_formula(sym, cond.item, not truth)
-    if isinstance(cond, All | Any_):
-        parts = [invariant_formula(sym, c, truth) for c in cond.items]
-        conjunctive = isinstance(cond, All) == truth
-        return z3.And(parts) if conjunctive else z3.Or(parts)
-    if isinstance(cond, FindingRef):
-        held = sym.finding(cond.name)
-        return held if truth != cond.negated else z3.Not(held)
-    if isinstance(cond, Known):
-        held = sym.vars.literal(cond)
-        return held if truth else z3.Not(held)
-    if isinstance(cond, Comparison):
-        if truth:
-            return sym.vars.literal(cond)
-        # Definitely false: the fact is known and the comparison fails.
-        return z3.And(sym.vars.known[cond.name], z3.Not(sym.vars.literal(cond)))
-    raise TypeError(f"not an invariant condition: {cond!r}")
+    yes, no = sym.definitely(cond)
+    return yes if truth else no
 
 
 def _smallest_model(sym: SymbolicKnowledgeBase, constraints: list[Any]) -> dict[str, Any] | None:
@@ -337,7 +298,7 @@ def _structural_anomalies(kb: KnowledgeBase, invariants: list[Invariant]) -> lis
     return found
 
 
-def _atoms(cond: Any) -> list[Any]:
+def _atoms(cond: Condition | None) -> list[Condition]:
     if isinstance(cond, All | Any_):
         return [a for c in cond.items for a in _atoms(c)]
     if isinstance(cond, Not):
@@ -461,11 +422,16 @@ def _semantic_anomalies(kb: KnowledgeBase, sym: SymbolicKnowledgeBase) -> list[A
     return found
 
 
-def verify(advisor: Advisor) -> VerificationReport:
-    """Check the advisor's knowledge base: anomalies, and every invariant over every case."""
+def verify(assessor: Assessor) -> VerificationReport:
+    """Check a knowledge base: anomalies, and every invariant over every case.
+
+    ``assessor`` (an :class:`~spasm_advisor.Advisor`) holds the knowledge base
+    and assesses each counterexample, to confirm that the engine violates the
+    invariant there too.
+    """
     start = time.perf_counter()
-    kb = advisor.knowledge_base
-    invariants = load_invariants(kb)
+    kb = assessor.knowledge_base
+    invariants = list(kb.invariants)
     anomalies = _structural_anomalies(kb, invariants)
     results: list[InvariantResult] = []
     if not any(a.check == "circular_derivation" for a in anomalies):
@@ -483,14 +449,14 @@ def verify(advisor: Advisor) -> VerificationReport:
                         InvariantResult(inv.id, inv.title, inv.describe(), "proved", location=f"{inv.path}:{inv.line}")
                     )
                 else:
-                    confirmed = not holds(inv, advisor.assess(example))
+                    confirmed = not holds(inv, assessor.assess(example))
                     results.append(
                         InvariantResult(
                             inv.id, inv.title, inv.describe(), "violated", example, confirmed, f"{inv.path}:{inv.line}"
                         )
                     )
             # The hazard log: its controls against these proofs, its tests against the engine.
-            safety = build_safety_case(advisor, {r.id: r.status for r in results})
+            safety = build_safety_case(assessor, {r.id: r.status for r in results})
             anomalies += [Anomaly(f.check, f.severity, f.message, f.rules, f.locations) for f in safety.findings]
     cases, classes = fact_space_size(kb)
     order = {"error": 0, "warning": 1}

@@ -93,7 +93,7 @@ class Advisor:
         """An incremental session: set and clear facts one at a time on one live engine."""
         from spasm_advisor.inference.session import Session
 
-        return Session(self)
+        return Session(self._compiled)
 
     def assess(self, facts: Mapping[str, object] | Case, *, region: str | None = None) -> Assessment:
         """Assess one case: triage, recommendations, withheld items and explanations.

@@ -9,25 +9,26 @@ assessment of the same facts (the property suite checks this).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from spasm_advisor.inference.assessment import Assessment, assemble
-from spasm_advisor.inference.compiler import CaseFact, Finding
+from spasm_advisor.inference.compiler import CaseFact, CompiledKnowledgeBase, Finding
 from spasm_advisor.io.case import Case
 
-if TYPE_CHECKING:
-    from spasm_advisor.inference.advisor import Advisor
-
 __all__ = ["Session"]
+
+
+class _HasCompiled(Protocol):
+    @property
+    def compiled(self) -> CompiledKnowledgeBase: ...
 
 
 class Session:
     """Facts set, changed and cleared one at a time; ``assessment()`` gives the current result."""
 
-    def __init__(self, advisor: Advisor) -> None:
-        """Start an empty session (every fact unknown) on ``advisor``'s knowledge base."""
-        self._advisor = advisor
-        self._compiled = advisor.compiled
+    def __init__(self, compiled: CompiledKnowledgeBase | _HasCompiled) -> None:
+        """Start an empty session (every fact unknown) on a compiled knowledge base (or an advisor's)."""
+        self._compiled = compiled if isinstance(compiled, CompiledKnowledgeBase) else compiled.compiled
         self._engine = self._compiled.new_engine()
         self._engine.reset()
         self._values: dict[str, Any] = {}

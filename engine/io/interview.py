@@ -61,7 +61,18 @@ import yaml
 
 from spasm_advisor.errors import AnswerError, brief
 from spasm_advisor.io.case import validate_case
-from spasm_advisor.kb.conditions import Comparison, FindingRef, Known, Literal_, Value, compare
+from spasm_advisor.kb.conditions import (
+    PYTHON,
+    All,
+    Condition,
+    FactTerm,
+    FindingRef,
+    Literal_,
+    Logic,
+    Value,
+    encode,
+    holds_unanswered,
+)
 from spasm_advisor.kb.model import TRIAGE_LEVELS, FactSpec, KnowledgeBase, RuleSpec
 
 __all__ = [
@@ -159,8 +170,8 @@ def emergency_distance(kb: KnowledgeBase) -> dict[str, int]:
                     return []  # a cycle adds no way to fire
                 alternatives = finding(lit.name, visiting)
                 partial = [p | a for p in partial for a in alternatives][:_EXPANSION_CAP]
-            elif isinstance(lit, Known) and not lit.known:
-                continue  # "is unknown" needs no answer
+            elif holds_unanswered(lit):
+                continue  # true with no answer ("is unknown"): needs none
             else:
                 partial = [p | {lit.name} for p in partial]
         return partial
@@ -212,19 +223,40 @@ class _Outlook:
     findings: Mapping[str, int]
 
 
-def _literal_status(lit: Literal_, asked: Mapping[str, Value | None], findings: Mapping[str, int]) -> int:
-    if isinstance(lit, FindingRef):
-        status = findings.get(lit.name, _FALSE)
-        if status == _OPEN or not lit.negated:
-            return status
-        return _FALSE if status == _TRUE else _TRUE
-    if lit.name not in asked:
-        return _OPEN
-    value = asked[lit.name]
-    if isinstance(lit, Known):
-        return _TRUE if (value is not None) == lit.known else _FALSE
-    assert isinstance(lit, Comparison)
-    return _TRUE if value is not None and compare(lit.op, value, lit.value) else _FALSE
+@dataclass(frozen=True, slots=True)
+class _AnswersSoFar:
+    """The answers so far as a world of the condition language: unasked facts and undecided findings are open."""
+
+    asked: Mapping[str, Value | None]
+    findings: Mapping[str, int]
+
+    @property
+    def logic(self) -> Logic[bool]:
+        return PYTHON
+
+    def fact(self, name: str) -> FactTerm[bool] | None:
+        if name not in self.asked:
+            return None
+        value = self.asked[name]
+        return FactTerm(value is not None, value)
+
+    def finding(self, name: str) -> bool | None:
+        status = self.findings.get(name, _FALSE)
+        return None if status == _OPEN else status == _TRUE
+
+    def given(self, rec: str) -> bool:
+        raise TypeError("rule conditions have no outcome atoms")
+
+    withheld = given
+
+    def triage_rank(self) -> int:
+        raise TypeError("rule conditions have no outcome atoms")
+
+
+def _status(cond: Condition, world: _AnswersSoFar) -> int:
+    """True, false or open: whether the answers so far decide the condition whatever comes next."""
+    yes, no = encode(cond, world)
+    return _TRUE if yes else _FALSE if no else _OPEN
 
 
 def _outlook(kb: KnowledgeBase, asked: Mapping[str, Value | None], derivers: Mapping[str, list[RuleSpec]]) -> _Outlook:
@@ -233,11 +265,9 @@ def _outlook(kb: KnowledgeBase, asked: Mapping[str, Value | None], derivers: Map
     branch_status: dict[str, list[int]] = {}
     changed = True
     while changed:  # statuses only ever go from open to decided, so this ends
+        world = _AnswersSoFar(asked, findings)
         for rule in kb.rules:
-            statuses = []
-            for conj in rule.dnf:
-                lits = [_literal_status(lit, asked, findings) for lit in conj]
-                statuses.append(_FALSE if _FALSE in lits else _TRUE if all(s == _TRUE for s in lits) else _OPEN)
+            statuses = [_status(All(conj), world) for conj in rule.dnf]
             branch_status[rule.id] = statuses
             rule_status[rule.id] = (
                 _TRUE if _TRUE in statuses else _FALSE if all(s == _FALSE for s in statuses) else _OPEN
