@@ -85,7 +85,7 @@ def _common_spec(name: str, specs: Sequence[FactSpec]) -> tuple[FactSpec, tuple[
     """The domain every vocabulary accepts for one fact: (spec, enum value order, answerable)."""
     last = specs[-1]
     if any(spec.type != last.type for spec in specs):
-        return last, (), False  # only "unknown" is a value every vocabulary accepts
+        return last, last.values, False  # only "unknown" is a value every vocabulary accepts
     if last.type == "enum":
         order = tuple(dict.fromkeys(v for spec in specs for v in spec.values))
         common = tuple(v for v in order if all(v in spec.values for spec in specs))

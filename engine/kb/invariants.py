@@ -58,7 +58,7 @@ def parse_invariants(
     """
     unknown_top = sorted(set(data) - {"version", "invariants"})
     if unknown_top:
-        raise KnowledgeBaseError(f"unknown key '{brief(unknown_top[0])}'", path=path, line=line_of(data))
+        raise KnowledgeBaseError(f"unknown key {brief(unknown_top[0])}", path=path, line=line_of(data))
     items = data.get("invariants")
     if not isinstance(items, list):
         raise KnowledgeBaseError("expected 'invariants': a list", path=path, line=line_of(data))
@@ -70,7 +70,7 @@ def parse_invariants(
             raise KnowledgeBaseError("an invariant is a mapping", path=path, line=line)
         extra = sorted(set(node) - set(_KEYS))
         if extra:
-            raise KnowledgeBaseError(f"unknown key '{brief(extra[0])}' in an invariant", path=path, line=line)
+            raise KnowledgeBaseError(f"unknown key {brief(extra[0])} in an invariant", path=path, line=line)
         ident = node.get("id")
         if not isinstance(ident, str) or not ident or ident in seen:
             raise KnowledgeBaseError(f"invariant id {brief(ident)} is missing or repeated", path=path, line=line)
