@@ -62,8 +62,7 @@ import yaml
 from spasm_advisor.errors import AnswerError, brief
 from spasm_advisor.io.case import validate_case
 from spasm_advisor.kb.conditions import (
-    PYTHON,
-    All,
+    PARTIAL,
     Condition,
     FactTerm,
     FindingRef,
@@ -72,6 +71,7 @@ from spasm_advisor.kb.conditions import (
     Value,
     encode,
     holds_unanswered,
+    literal_truth,
 )
 from spasm_advisor.kb.model import TRIAGE_LEVELS, FactSpec, KnowledgeBase, RuleSpec
 
@@ -223,22 +223,26 @@ class _Outlook:
     findings: Mapping[str, int]
 
 
-@dataclass(frozen=True, slots=True)
 class _AnswersSoFar:
-    """The answers so far as a world of the condition language: unasked facts and undecided findings are open."""
+    """The answers so far as a world of the condition language, in the partial logic.
 
-    asked: Mapping[str, Value | None]
-    findings: Mapping[str, int]
+    An asked fact is answered (a value) or unknown ("don't know"), for good;
+    an unasked fact and an undecided finding are open (None).
+    """
 
-    @property
-    def logic(self) -> Logic[bool]:
-        return PYTHON
+    logic: Logic[bool | None] = PARTIAL
 
-    def fact(self, name: str) -> FactTerm[bool] | None:
-        if name not in self.asked:
-            return None
-        value = self.asked[name]
-        return FactTerm(value is not None, value)
+    def __init__(self, asked: Mapping[str, Value | None], findings: Mapping[str, int]) -> None:
+        self.asked = asked
+        self.findings = findings
+        self._terms: dict[str, FactTerm[bool | None]] = {}
+
+    def fact(self, name: str) -> FactTerm[bool | None]:
+        term = self._terms.get(name)
+        if term is None:
+            value = self.asked.get(name)
+            term = self._terms[name] = FactTerm(value is not None if name in self.asked else None, value)
+        return term
 
     def finding(self, name: str) -> bool | None:
         status = self.findings.get(name, _FALSE)
@@ -254,9 +258,15 @@ class _AnswersSoFar:
 
 
 def _status(cond: Condition, world: _AnswersSoFar) -> int:
-    """True, false or open: whether the answers so far decide the condition whatever comes next."""
-    yes, no = encode(cond, world)
-    return _TRUE if yes else _FALSE if no else _OPEN
+    """Whether the condition holds (true), cannot hold (false) or is open, whatever the open answers are."""
+    holds = encode(cond, world)[0]
+    return _OPEN if holds is None else _TRUE if holds else _FALSE
+
+
+def _branch_status(conj: tuple[Literal_, ...], world: _AnswersSoFar) -> int:
+    """:func:`_status` of one branch (a conjunction of literals), without building it."""
+    holds = PARTIAL.conj([literal_truth(lit, world) for lit in conj])
+    return _OPEN if holds is None else _TRUE if holds else _FALSE
 
 
 def _outlook(kb: KnowledgeBase, asked: Mapping[str, Value | None], derivers: Mapping[str, list[RuleSpec]]) -> _Outlook:
@@ -267,7 +277,7 @@ def _outlook(kb: KnowledgeBase, asked: Mapping[str, Value | None], derivers: Map
     while changed:  # statuses only ever go from open to decided, so this ends
         world = _AnswersSoFar(asked, findings)
         for rule in kb.rules:
-            statuses = [_status(All(conj), world) for conj in rule.dnf]
+            statuses = [_branch_status(conj, world) for conj in rule.dnf]
             branch_status[rule.id] = statuses
             rule_status[rule.id] = (
                 _TRUE if _TRUE in statuses else _FALSE if all(s == _FALSE for s in statuses) else _OPEN

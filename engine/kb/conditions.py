@@ -25,10 +25,11 @@ holds only when numbness was answered no, and ``posture != slouched`` only when
 posture was answered. ``x is known`` / ``x is unknown`` are two-valued.
 Findings are two-valued: derived or not (rules are stratified, so a finding
 is complete before its absence is read). A rule fires when its condition is
-*true*; "not false" is not enough. :func:`truth` is the definition;
-:func:`encode` is the same definition over any Boolean algebra, as a pair of
-formulas (definitely true, definitely false), which is how the z3 encoding
-and the interview derive from it.
+*true*; "not false" is not enough. :func:`encode` is the definition, over
+any Boolean algebra, as a pair (definitely true, definitely false):
+:func:`truth` is it over Python truth values, the z3 encoding is it over
+solver formulas, and the interview's "can this question still matter" is it
+over :data:`PARTIAL` truth values, where an unasked question is still open.
 
 **Names.** A bare name is a yes/no fact (``numbness`` means
 ``numbness == true``) or a finding; :func:`resolve` decides which and checks
@@ -55,6 +56,7 @@ from spasm_advisor.errors import ConditionNameError, ConditionSyntaxError
 __all__ = [
     "ACTION_KINDS",
     "OPERATORS",
+    "PARTIAL",
     "PYTHON",
     "TRIAGE_LEVELS",
     "All",
@@ -89,6 +91,8 @@ __all__ = [
     "holds_on_absence",
     "holds_unanswered",
     "literal_holds",
+    "literal_truth",
+    "negate_literal",
     "negation_normal_form",
     "parse_condition",
     "render",
@@ -434,6 +438,15 @@ def resolve(
 # --- normal forms ----------------------------------------------------------------
 
 
+def negate_literal(lit: Literal_) -> Literal_:
+    """The literal that is true exactly when ``lit`` is false (a comparison on an unknown fact is neither)."""
+    if isinstance(lit, Comparison):
+        return Comparison(lit.name, OPERATORS[lit.op].complement, lit.value)
+    if isinstance(lit, Known):
+        return Known(lit.name, not lit.known)
+    return FindingRef(lit.name, not lit.negated)
+
+
 def negation_normal_form(cond: Condition, negate: bool = False) -> Condition:
     """Push ``not`` down to literals, keeping three-valued meaning.
 
@@ -449,12 +462,8 @@ def negation_normal_form(cond: Condition, negate: bool = False) -> Condition:
         return Any_(items) if flip else All(items)
     if not negate:
         return cond
-    if isinstance(cond, Comparison):
-        return Comparison(cond.name, OPERATORS[cond.op].complement, cond.value)
-    if isinstance(cond, Known):
-        return Known(cond.name, not cond.known)
-    if isinstance(cond, FindingRef):
-        return FindingRef(cond.name, not cond.negated)
+    if isinstance(cond, Comparison | Known | FindingRef):
+        return negate_literal(cond)
     raise TypeError(f"unresolved name or outcome in condition: {cond!r}")
 
 
@@ -617,6 +626,36 @@ class _PythonLogic:
 PYTHON: Logic[bool] = _PythonLogic()
 
 
+class _PartialLogic:
+    """Python truth values with None for "not decided yet" (Kleene's strong three-valued logic)."""
+
+    def const(self, value: bool) -> bool | None:
+        return value
+
+    def conj(self, items: Sequence[bool | None]) -> bool | None:
+        return False if False in items else (None if None in items else True)
+
+    def disj(self, items: Sequence[bool | None]) -> bool | None:
+        return True if True in items else (None if None in items else False)
+
+    def neg(self, item: bool | None) -> bool | None:
+        return None if item is None else not item
+
+    def guard(self, condition: bool | None, then: Callable[[], bool | None]) -> bool | None:
+        return condition if condition is not True else then()
+
+    def choose(self, condition: bool | None, then: Any, otherwise: Any) -> Any:
+        if condition is None:
+            raise ValueError("cannot choose on an undecided condition")
+        return then if condition else otherwise
+
+
+#: Truth values that may still be open (None): for reasoning over answers not all given yet. A world
+#: in this algebra returns ``FactTerm(None, ...)`` for an unasked fact; whatever :func:`encode` decides
+#: (True or False) then holds in every way the open names could turn out.
+PARTIAL: Logic[bool | None] = _PartialLogic()
+
+
 @dataclass(frozen=True, slots=True)
 class FactTerm(Generic[B]):
     """How one fact is represented in a :class:`World`.
@@ -633,24 +672,19 @@ class FactTerm(Generic[B]):
 
 
 class World(Protocol[B]):
-    """An interpretation of the names a condition mentions, in one :class:`Logic`.
-
-    ``fact`` and ``finding`` return None for a name that is still *open*: not
-    yet decided either way (the interview's unasked questions); a literal on an
-    open name is neither definitely true nor definitely false.
-    """
+    """An interpretation of the names a condition mentions, in one :class:`Logic`."""
 
     @property
     def logic(self) -> Logic[B]:
         """The Boolean algebra the world's truth values live in."""
         ...
 
-    def fact(self, name: str) -> FactTerm[B] | None:
-        """The fact's representation, or None while it is open."""
+    def fact(self, name: str) -> FactTerm[B]:
+        """How the fact is represented."""
         ...
 
-    def finding(self, name: str) -> B | None:
-        """Whether the finding is derived, or None while it is open."""
+    def finding(self, name: str) -> B:
+        """Whether the finding is derived."""
         ...
 
     def given(self, rec: str) -> B:
@@ -666,39 +700,39 @@ class World(Protocol[B]):
         ...
 
 
+def literal_truth(lit: Literal_, world: World[B]) -> B:
+    """Whether a literal is definitely true: the meaning of one literal, in the world's logic.
+
+    A comparison is true when its fact is known and the operator holds (the
+    operator is applied to the world's own representation of the value); ``is
+    known`` / ``is unknown`` and findings are two-valued. A literal is
+    definitely false exactly when its negation (:func:`negation_normal_form`)
+    is definitely true.
+    """
+    logic = world.logic
+    if isinstance(lit, Comparison):
+        term = world.fact(lit.name)
+        apply, value, constant = OPERATORS[lit.op].apply, term.value, term.constant(lit.value)
+        return logic.guard(term.known, lambda: apply(value, constant))
+    if isinstance(lit, Known):
+        known = world.fact(lit.name).known
+        return known if lit.known else logic.neg(known)
+    derived = world.finding(lit.name)
+    return logic.neg(derived) if lit.negated else derived
+
+
 def encode(cond: Condition, world: World[B]) -> tuple[B, B]:
     """The three-valued meaning of a resolved condition, as (definitely true, definitely false).
 
     This is the definition of the language (Kleene logic over facts that may
-    be unknown): a comparison is true when the fact is known and the operator
-    holds, false when it is known and the operator fails, else neither;
-    ``is known`` / ``is unknown``, findings and outcome atoms are two-valued;
-    ``not`` swaps true and false; ``all`` is true when every item is true and
-    false when one is false; ``any`` the dual.
+    be unknown): a literal means what :func:`literal_truth` says, and is false
+    when its negation is true (so a comparison on an unknown fact is neither);
+    outcome atoms are two-valued; ``not`` swaps true and false; ``all`` is true
+    when every item is true and false when one is false; ``any`` the dual.
     """
     logic = world.logic
-    if isinstance(cond, Comparison):
-        term = world.fact(cond.name)
-        if term is None:
-            return logic.const(False), logic.const(False)
-        apply, value, constant = OPERATORS[cond.op].apply, term.value, term.constant(cond.value)
-
-        def test() -> B:
-            return apply(value, constant)  # type: ignore[no-any-return]
-
-        return logic.guard(term.known, test), logic.guard(term.known, lambda: logic.neg(test()))
-    if isinstance(cond, Known):
-        term = world.fact(cond.name)
-        if term is None:
-            return logic.const(False), logic.const(False)
-        answered = term.known if cond.known else logic.neg(term.known)
-        return answered, logic.neg(answered)
-    if isinstance(cond, FindingRef):
-        derived = world.finding(cond.name)
-        if derived is None:
-            return logic.const(False), logic.const(False)
-        present = logic.neg(derived) if cond.negated else derived
-        return present, logic.neg(present)
+    if isinstance(cond, Comparison | Known | FindingRef):
+        return literal_truth(cond, world), literal_truth(negate_literal(cond), world)
     if isinstance(cond, Not):
         yes, no = encode(cond.item, world)
         return no, yes
