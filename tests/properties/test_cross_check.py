@@ -103,6 +103,7 @@ def _knowledge_files(folder: Path) -> None:
         for rec, category in zip(RECS, ("relief", "therapy", "referral"), strict=True)
     ]
     (folder / "recommendations.yaml").write_text(yaml.safe_dump({"version": 1, "recommendations": catalogue}))
+    (folder / "hazards.yaml").write_text(yaml.safe_dump({"version": 1, "hazards": []}))
 
 
 def _yaml_condition(cond: Condition) -> Any:
