@@ -1,6 +1,7 @@
 """A large, seeded knowledge base for timing ``rules verify``.
 
-The bundled rules, facts, catalogue, sources and invariants are copied, and
+The bundled rules and knowledge (facts, catalogue, sources, invariants,
+hazard log and clinical cases) are copied, and
 generated rules are added until the base has the requested number of rules.
 Generated rules read random facts with every operator (and, now and then, a
 finding of the bundled rules or of an earlier generated rule), and recommend,
@@ -62,9 +63,7 @@ def generate_knowledge_base(folder: Path, rules: int, seed: int = 3000) -> tuple
     rng = random.Random(seed)
     rules_dir, knowledge_dir = folder / "rules", folder / "knowledge"
     shutil.copytree(REPO / "rules", rules_dir, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    knowledge_dir.mkdir(parents=True)
-    for name in ("facts.yaml", "recommendations.yaml", "sources.yaml", "invariants.yaml"):
-        shutil.copy(REPO / "knowledge" / name, knowledge_dir / name)
+    shutil.copytree(REPO / "knowledge", knowledge_dir, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     facts = yaml.safe_load((knowledge_dir / "facts.yaml").read_text())["facts"]
     catalogue = yaml.safe_load((knowledge_dir / "recommendations.yaml").read_text())["recommendations"]
     targets = [str(r["id"]) for r in catalogue if r["category"] in ("relief", "therapy")]
