@@ -6,6 +6,7 @@ Run from the repository (the project installed, e.g. ``pip install -e .``)::
     python benchmarks/bench.py --cases 500 --batch-cases 2000   # quicker
     python benchmarks/bench.py --memory-cases 1000000           # memory over a long batch only
     python benchmarks/bench.py --million                        # 1,000,000 cases, summary records
+    python benchmarks/bench.py --verify-rules 3000              # rules verify on a generated 3,000-rule base
 
 Figures from different machines compare through a calibration loop: fixed
 plain-Python work (calls, attribute and dict look-ups, small objects, the
@@ -610,6 +611,42 @@ def bench_million(count: int, workers: int) -> None:
         )
 
 
+def bench_verify(rules: int) -> None:
+    """``rules verify`` on a generated base of ``rules`` rules, phase by phase, against the bundled base."""
+    from generate_kb import generate_knowledge_base
+
+    from spasm_advisor import Advisor
+    from spasm_advisor.analysis.verify import verify
+
+    sc = scale()
+    bundled = Advisor.default()
+    start = time.perf_counter()
+    verify(bundled)
+    baseline = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as folder:
+        rules_dir, knowledge_dir = generate_knowledge_base(Path(folder), rules)
+        start = time.perf_counter()
+        advisor = Advisor.from_paths(rules_dir, knowledge_dir)
+        loaded = time.perf_counter() - start
+        start, start_cpu = time.perf_counter(), time.process_time()
+        report = verify(advisor)
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+    total = loaded + elapsed
+    print(f"rules verify, bundled base ({len(bundled.knowledge_base.rules)} rules): {sc.ms(baseline * 1e3, 8, 0)}")
+    print(
+        f"rules verify, generated base ({report.rules_checked:,} rules): {elapsed:.1f} s wall, {cpu:.1f} s processor"
+        f" ({elapsed / baseline:.0f}x the bundled base), after {loaded:.1f} s to load and compile"
+    )
+    print(
+        f"  load, compile and verify: {total:.1f} s (norm {total / sc.factor():.1f} s)"
+        f"  (target < 120 s: {verdict(total < 120)})"
+    )
+    proved = sum(r.status == "proved" for r in report.invariants)
+    print(f"  {len(report.anomalies):,} anomalies, {proved} of {len(report.invariants)} invariants proved")
+    for phase, seconds in report.timings:
+        print(f"  {phase:24} {seconds:7.2f} s  ({seconds / max(elapsed, 1e-9):4.0%})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=5000, help="cases for the latency figures (default 5000)")
@@ -629,6 +666,13 @@ def main() -> None:
         help="run only the long summary batch, over N cases (default 1,000,000)",
     )
     parser.add_argument("--stage-cases", type=int, default=2000, help="cases for the per-stage costs (default 2000)")
+    parser.add_argument(
+        "--verify-rules",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run only the rules-verify timing, on a generated base of N rules (e.g. 3000)",
+    )
     args = parser.parse_args()
     print(f"machine: {machine()}")
     global SCALE
@@ -638,6 +682,8 @@ def main() -> None:
         bench_memory_batch(args.memory_cases, args.workers)
     elif args.million:
         bench_million(args.million, args.workers)
+    elif args.verify_rules:
+        bench_verify(args.verify_rules)
     else:
         bench_load()
         bench_assess(args.cases)

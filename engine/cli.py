@@ -321,12 +321,39 @@ def _cmd_rules_show(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+class _PhaseBars:
+    """A progress bar per phase of ``rules verify``, on stderr, gone when the phase ends."""
+
+    def __init__(self) -> None:
+        self.phase = ""
+        self.bar: Any = None
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if phase != self.phase:
+            from tqdm import tqdm
+
+            self.close()
+            self.phase = phase
+            self.bar = tqdm(total=total or None, desc=f"verify: {phase}", file=sys.stderr, leave=False)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
 def _cmd_rules_verify(args: argparse.Namespace) -> int:
     advisor = _load_advisor(args)
     _require_audit_extra()
     from spasm_advisor.analysis.verify import render_verification, verify
 
-    report = verify(advisor)
+    bars = _PhaseBars() if args.progress or sys.stderr.isatty() else None
+    try:
+        report = verify(advisor, progress=bars)
+    finally:
+        if bars is not None:
+            bars.close()
     if args.json:
         _print_json(report.to_dict())
     else:
@@ -734,7 +761,15 @@ COMMANDS: Mapping[str, Command | Group] = {
             "verify": Command(
                 _cmd_rules_verify,
                 "anomaly checks and proofs of the invariants over every case",
-                (_json_option("print the report as JSON"), *KB_OPTIONS),
+                (
+                    _json_option("print the report as JSON"),
+                    arg(
+                        "--progress",
+                        action="store_true",
+                        help="show progress by phase on stderr even when it is not a terminal",
+                    ),
+                    *KB_OPTIONS,
+                ),
             ),
             "report": Command(
                 _cmd_rules_report,

@@ -7,6 +7,7 @@ most resembles, so callers can catch either::
     ├── KnowledgeBaseError (ValueError)       a rule, fact or catalogue file is wrong
     ├── CircularDerivationError               findings derive each other in a circle
     ├── ConditionSyntaxError (ValueError)     a condition does not follow the grammar
+    │   └── ConditionNameError                an unknown name, or a comparison that does not fit
     ├── CaseError (ValueError)                a case does not fit the fact vocabulary
     ├── JSONContentError (ValueError)         JSON that parses but is not a case's (duplicate key, NaN)
     ├── AnswerError (ValueError)              an interview answer does not fit its question
@@ -46,6 +47,7 @@ __all__ = [
     "CaseProblem",
     "CellError",
     "CircularDerivationError",
+    "ConditionNameError",
     "ConditionSyntaxError",
     "DependencyError",
     "EngineError",
@@ -191,6 +193,10 @@ class CircularDerivationError(EngineError):
 
 class ConditionSyntaxError(EngineError, ValueError):
     """A condition does not follow the grammar (the loader adds file and line)."""
+
+
+class ConditionNameError(ConditionSyntaxError):
+    """A condition names something the knowledge base does not have, or compares a fact wrongly."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,116 +3,29 @@
 A case file (``knowledge/cases/*.yaml``) holds ``id``, ``title``, ``basis``,
 ``case`` (facts, exactly as ``assess`` reads them) and ``expect``:
 ``triage``, ``recommend`` (must be given), ``not_recommend`` (must not be
-given), and optionally ``withheld`` and ``findings``. :func:`check_case`
-returns what differs, so clinicians can add their own cases and run them with
-``spasm-advisor cases``.
+given), and optionally ``withheld`` and ``findings`` (read by
+:mod:`spasm_advisor.kb.case_files`). :func:`check_case` returns what differs,
+so clinicians can add their own cases and run them with ``spasm-advisor cases``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from importlib.abc import Traversable
-from pathlib import Path
-from typing import Any
-
-from spasm_advisor.errors import CaseError, KnowledgeBaseError
-from spasm_advisor.inference.advisor import Advisor
-from spasm_advisor.kb.model import TRIAGE_LEVELS
-from spasm_advisor.kb.yamlfile import decode, load_yaml_text
+from spasm_advisor.errors import CaseError
+from spasm_advisor.inference.assessment import Assessor
+from spasm_advisor.io.case import Case
+from spasm_advisor.kb.case_files import ClinicalCase, load_clinical_cases
 
 __all__ = ["ClinicalCase", "check_case", "load_clinical_cases"]
 
-_EXPECT_KEYS = (
-    "triage",
-    "recommend",
-    "not_recommend",
-    "withheld",
-    "not_withheld",
-    "findings",
-    "not_findings",
-    "warned",
-    "not_warned",
-)
 
+def check_case(advisor: Assessor, case: ClinicalCase) -> list[str]:
+    """What the engine does differently from the case's expectations (empty when it passes).
 
-@dataclass(frozen=True, slots=True)
-class ClinicalCase:
-    """One clinical test case as written."""
-
-    id: str
-    title: str
-    basis: str
-    facts: Mapping[str, Any]
-    triage: str | None
-    recommend: tuple[str, ...]
-    not_recommend: tuple[str, ...]
-    withheld: tuple[str, ...]
-    findings: tuple[str, ...]
-    path: str
-    not_withheld: tuple[str, ...] = ()
-    not_findings: tuple[str, ...] = ()
-    warned: tuple[str, ...] = ()
-    not_warned: tuple[str, ...] = ()
-
-
-def _names(doc: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
-    value = doc.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise KnowledgeBaseError(f"expect.{key} must be a list of ids", path=path, line=getattr(doc, "line", None))
-    return tuple(value)
-
-
-def _parse(data: Any, path: str) -> ClinicalCase:
-    if not isinstance(data, Mapping) or data.get("version") != 1:
-        raise KnowledgeBaseError("a case file is a mapping starting with 'version: 1'", path=path)
-    unknown = set(data) - {"version", "id", "title", "basis", "case", "expect"}
-    if unknown:
-        raise KnowledgeBaseError(f"unknown key '{sorted(unknown)[0]}' in a case file", path=path)
-    expect = data.get("expect")
-    if not isinstance(expect, Mapping) or not isinstance(data.get("case"), Mapping):
-        raise KnowledgeBaseError("a case file needs a 'case' mapping and an 'expect' mapping", path=path)
-    extra = set(expect) - set(_EXPECT_KEYS)
-    if extra:
-        raise KnowledgeBaseError(
-            f"unknown key '{sorted(extra)[0]}' in expect (expected {', '.join(_EXPECT_KEYS)})", path=path
-        )
-    triage = expect.get("triage")
-    if triage is not None and triage not in TRIAGE_LEVELS:
-        raise KnowledgeBaseError(f"expect.triage must be one of {', '.join(TRIAGE_LEVELS)}, got {triage!r}", path=path)
-    return ClinicalCase(
-        id=str(data.get("id", Path(path).stem)),
-        title=str(data.get("title", "")),
-        basis=str(data.get("basis", "")),
-        facts=dict(data["case"]),
-        triage=triage,
-        recommend=_names(expect, "recommend", path),
-        not_recommend=_names(expect, "not_recommend", path),
-        withheld=_names(expect, "withheld", path),
-        findings=_names(expect, "findings", path),
-        path=path,
-        not_withheld=_names(expect, "not_withheld", path),
-        not_findings=_names(expect, "not_findings", path),
-        warned=_names(expect, "warned", path),
-        not_warned=_names(expect, "not_warned", path),
-    )
-
-
-def load_clinical_cases(folder: Traversable | Path | str, label: str | None = None) -> list[ClinicalCase]:
-    """Read every ``*.yaml`` case file in a folder, in name order."""
-    root = Path(folder) if isinstance(folder, str) else folder
-    name = label or str(folder)
-    cases = []
-    for entry in sorted((e for e in root.iterdir() if e.name.endswith((".yaml", ".yml"))), key=lambda e: e.name):
-        path = f"{name}/{entry.name}"
-        cases.append(_parse(load_yaml_text(decode(entry.read_bytes(), path), path), path))
-    return cases
-
-
-def check_case(advisor: Advisor, case: ClinicalCase) -> list[str]:
-    """What the advisor does differently from the case's expectations (empty when it passes)."""
+    ``advisor`` is an :class:`~spasm_advisor.Advisor`, or anything else that
+    assesses cases against one knowledge base.
+    """
     try:
-        result = advisor.assess(advisor.case(case.facts, source=case.path))
+        result = advisor.assess(Case.from_mapping(case.facts, advisor.knowledge_base, source=case.path))
     except CaseError as exc:
         return [f"the case does not validate: {exc}"]
     problems = []

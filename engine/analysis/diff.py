@@ -13,13 +13,12 @@ and gives one concrete example case per region.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import z3
 
 from spasm_advisor.analysis.symbolic import FactVariables, SymbolicKnowledgeBase
-from spasm_advisor.inference.advisor import Advisor
-from spasm_advisor.kb.conditions import render
+from spasm_advisor.kb.conditions import All, Any_, Comparison, Condition, Known, cut_points, render
 from spasm_advisor.kb.model import TRIAGE_LEVELS, FactSpec, KnowledgeBase, RuleSpec
 
 __all__ = ["BehaviourChange", "KnowledgeBaseDiff", "diff_knowledge_bases"]
@@ -62,6 +61,7 @@ class KnowledgeBaseDiff:
     facts_removed: tuple[str, ...]
     behaviour: tuple[BehaviourChange, ...]
     truncated: tuple[str, ...] = ()
+    facts_changed: tuple[str, ...] = ()  # facts whose values (type, choices or range) changed
 
     @property
     def behaviour_changed(self) -> bool:
@@ -82,7 +82,11 @@ class KnowledgeBaseDiff:
                 "removed": list(self.catalogue_removed),
                 "changed": list(self.catalogue_changed),
             },
-            "facts": {"added": list(self.facts_added), "removed": list(self.facts_removed)},
+            "facts": {
+                "added": list(self.facts_added),
+                "removed": list(self.facts_removed),
+                "changed": list(self.facts_changed),
+            },
             "behaviour": [b.to_dict() for b in self.behaviour],
             "regions_truncated_for": list(self.truncated),
         }
@@ -114,43 +118,31 @@ class _Region:
         self.cuts = cuts
 
     def _options(self, name: str, value: Any) -> list[tuple[str | None, Any]]:
-        """Candidate literals for one fact, widest first; the last one pins the example."""
+        """Candidate regions for one fact, widest first; the last one pins the example."""
         spec = self.vars.facts[name]
-        known, var = self.vars.known[name], self.vars.value[name]
-        unknown = z3.Not(known)
-        options: list[tuple[str | None, Any]] = [(None, z3.BoolVal(True))]
+        unknown, known = Known(name, False), Known(name, True)
+        options: list[tuple[str | None, Condition | None]] = [(None, None)]
         if spec.type == "boolean":
-            yes, no = z3.And(known, var), z3.And(known, z3.Not(var))
+            yes, no = Comparison(name, "==", True), Comparison(name, "==", False)
+            not_yes, not_no = Any_((unknown, no)), Any_((unknown, yes))
             if value is None:
-                options += [
-                    (f"{name} is not yes", z3.Or(unknown, no)),
-                    (f"{name} is not no", z3.Or(unknown, yes)),
-                    (f"{name} is unknown", unknown),
-                ]
+                options += [(f"{name} is not yes", not_yes), (f"{name} is not no", not_no), (render(unknown), unknown)]
             elif value:
-                options += [(f"{name} is not no", z3.Or(unknown, yes)), (f"{name} is known", known), (name, yes)]
+                options += [(f"{name} is not no", not_no), (render(known), known), (render(yes), yes)]
             else:
-                options += [
-                    (f"{name} is not yes", z3.Or(unknown, no)),
-                    (f"{name} is known", known),
-                    (f"{name} = no", no),
-                ]
-            return options
-        if value is None:
-            return [*options, (f"{name} is unknown", unknown)]
-        if spec.type == "enum":
-            pinned = z3.And(known, var == self.vars.encode_value(name, value))
-            return [*options, (f"{name} is known", known), (f"{name} == {value}", pinned)]
-        points = self.cuts.get(name, [])
-        lower = max((p for p in points if p <= value), default=None)
-        upper = min((p for p in points if p > value), default=None)
-        bounds: list[tuple[str, Any]] = [(f"{name} is known", known)]
-        if lower is not None:
-            bounds.append((f"{name} >= {lower}", z3.And(known, var >= lower)))
-        if upper is not None:
-            bounds.append((f"{name} < {upper}", z3.And(known, var < upper)))
-        texts = [t for t, _ in bounds[1:]] or [bounds[0][0]]
-        return [*options, (" and ".join(texts), z3.And([f for _, f in bounds]))]
+                options += [(f"{name} is not yes", not_yes), (render(known), known), (render(no), no)]
+        elif value is None:
+            options.append((render(unknown), unknown))
+        elif spec.type == "enum":
+            options += [(render(known), known), (f"{name} == {value}", Comparison(name, "==", value))]
+        else:
+            points = self.cuts.get(name, [])
+            lower = max((p for p in points if p <= value), default=None)
+            upper = min((p for p in points if p > value), default=None)
+            bounds = [Comparison(name, ">=", lower)] if lower is not None else []
+            bounds += [Comparison(name, "<", upper)] if upper is not None else []
+            options.append((" and ".join(render(b) for b in bounds) or render(known), All((known, *bounds))))
+        return [(text, z3.BoolVal(True) if cond is None else self.vars.condition(cond)) for text, cond in options]
 
     def widen(self, differ: Any, case: dict[str, Any]) -> tuple[str, Any]:
         """The widest region around ``case`` (greedily, fact by fact) inside ``differ``."""
@@ -177,25 +169,36 @@ class _Region:
 
 
 def _cuts(*kbs: KnowledgeBase) -> dict[str, list[int]]:
-    from spasm_advisor.kb.conditions import Comparison
-
     found: dict[str, set[int]] = {}
     for kb in kbs:
         for rule in kb.rules:
             for conj in rule.dnf:
                 for lit in conj:
                     if isinstance(lit, Comparison) and kb.facts[lit.name].type == "integer":
-                        v = int(lit.value)
-                        found.setdefault(lit.name, set()).update(
-                            {"<": [v], ">=": [v], "<=": [v + 1], ">": [v + 1]}.get(lit.op, [v, v + 1])
-                        )
+                        found.setdefault(lit.name, set()).update(cut_points(lit))
     return {k: sorted(v) for k, v in found.items()}
 
 
-def diff_knowledge_bases(old: Advisor | KnowledgeBase, new: Advisor | KnowledgeBase) -> KnowledgeBaseDiff:
-    """Compare two knowledge bases, structurally and over every case."""
-    old_kb = old.knowledge_base if isinstance(old, Advisor) else old
-    new_kb = new.knowledge_base if isinstance(new, Advisor) else new
+def _domain(spec: FactSpec) -> tuple[Any, ...]:
+    return (spec.type, spec.values, spec.minimum, spec.maximum)
+
+
+class _HasKnowledgeBase(Protocol):
+    @property
+    def knowledge_base(self) -> KnowledgeBase: ...
+
+
+def diff_knowledge_bases(
+    old: KnowledgeBase | _HasKnowledgeBase, new: KnowledgeBase | _HasKnowledgeBase
+) -> KnowledgeBaseDiff:
+    """Compare two knowledge bases (or advisors), structurally and over every case.
+
+    The behaviour is compared over the cases both versions accept: a fact both
+    have takes the values both allow (see :class:`~spasm_advisor.analysis.symbolic.FactVariables`);
+    a fact only one has is free, and the other version ignores it.
+    """
+    old_kb = old if isinstance(old, KnowledgeBase) else old.knowledge_base
+    new_kb = new if isinstance(new, KnowledgeBase) else new.knowledge_base
     old_rules, new_rules = old_kb.rule_index, new_kb.rule_index
     changed = []
     for rule_id in sorted(set(old_rules) & set(new_rules)):
@@ -207,8 +210,7 @@ def diff_knowledge_bases(old: Advisor | KnowledgeBase, new: Advisor | KnowledgeB
     def strip(spec: Any) -> Any:
         return {k: getattr(spec, k) for k in spec.__slots__ if k not in ("path", "line")}
 
-    facts: dict[str, FactSpec] = {**old_kb.facts, **new_kb.facts}
-    variables = FactVariables(facts)
+    variables = FactVariables(new_kb.facts, also=[old_kb.facts])
     old_sym = SymbolicKnowledgeBase(old_kb, variables)
     new_sym = SymbolicKnowledgeBase(new_kb, variables)
     region = _Region(variables, _cuts(old_kb, new_kb))
@@ -267,6 +269,13 @@ def diff_knowledge_bases(old: Advisor | KnowledgeBase, new: Advisor | KnowledgeB
         ),
         facts_added=tuple(sorted(set(new_kb.facts) - set(old_kb.facts))),
         facts_removed=tuple(sorted(set(old_kb.facts) - set(new_kb.facts))),
+        facts_changed=tuple(
+            sorted(
+                name
+                for name in set(old_kb.facts) & set(new_kb.facts)
+                if _domain(old_kb.facts[name]) != _domain(new_kb.facts[name])
+            )
+        ),
         behaviour=tuple(behaviour),
         truncated=tuple(truncated),
     )
@@ -293,6 +302,7 @@ def render_diff(result: KnowledgeBaseDiff) -> str:
         ("Catalogue entries changed", result.catalogue_changed),
         ("Facts added", result.facts_added),
         ("Facts removed", result.facts_removed),
+        ("Facts with changed values", result.facts_changed),
     ):
         if items:
             lines.append(f"{label}: {', '.join(items)}")
@@ -301,6 +311,11 @@ def render_diff(result: KnowledgeBaseDiff) -> str:
     if not lines:
         lines.append("No rule, catalogue or fact changes.")
     lines.append("")
+    if result.facts_changed:
+        lines.append(
+            f"Behaviour is compared over the cases both versions accept ({', '.join(result.facts_changed)}: "
+            "the values both allow)."
+        )
     if not result.behaviour:
         lines.append("Behaviour: unchanged for every possible case.")
     else:

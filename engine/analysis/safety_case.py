@@ -34,7 +34,7 @@ from typing import Any
 
 from spasm_advisor.analysis.clinical_cases import check_case
 from spasm_advisor.analysis.invariants import load_invariants
-from spasm_advisor.inference.advisor import Advisor
+from spasm_advisor.inference.assessment import Assessor
 from spasm_advisor.kb.hazards import HAZARD_STATUSES, RISK_RATING_MEANINGS, Control, Hazard
 
 __all__ = [
@@ -238,7 +238,7 @@ class SafetyCase:
 
 
 def _control_evidence(
-    control: Control, advisor: Advisor, declared: set[str], proofs: Mapping[str, str] | None
+    control: Control, advisor: Assessor, declared: set[str], proofs: Mapping[str, str] | None
 ) -> ControlEvidence:
     kb = advisor.knowledge_base
     if control.kind == "process":
@@ -263,7 +263,7 @@ def _first_sentence(text: str) -> str:
     return head + "." if dot else text
 
 
-def _test_evidence(case_id: str, advisor: Advisor, results: dict[str, TestEvidence]) -> TestEvidence:
+def _test_evidence(case_id: str, advisor: Assessor, results: dict[str, TestEvidence]) -> TestEvidence:
     """The result of one named case, each case run once however many hazards name it."""
     if case_id not in results:
         case = advisor.knowledge_base.hazards.cases.get(case_id)
@@ -276,7 +276,7 @@ def _test_evidence(case_id: str, advisor: Advisor, results: dict[str, TestEviden
 
 def _assess_hazard(
     hazard: Hazard,
-    advisor: Advisor,
+    advisor: Assessor,
     declared: set[str],
     proofs: Mapping[str, str] | None,
     results: dict[str, TestEvidence],
@@ -317,7 +317,7 @@ def _assess_hazard(
     return HazardAssessment(hazard, controls, tuple(tests), tuple(findings))
 
 
-def build_safety_case(advisor: Advisor, proofs: Mapping[str, str] | None) -> SafetyCase:
+def build_safety_case(advisor: Assessor, proofs: Mapping[str, str] | None) -> SafetyCase:
     """The safety case of the advisor's knowledge base.
 
     ``proofs`` maps invariant ids to their status from ``rules verify``

@@ -3,8 +3,12 @@
 Every input fact ``x`` becomes two solver variables: ``known(x)`` and
 ``value(x)`` (a Bool, an Int within the fact's range, or an Int indexing an
 enum's values). A case is any assignment, so "for every case" means "for every
-model", unknowns included. Literals mean exactly what the reference
-interpreter evaluates: a comparison holds only when the fact is known.
+model", unknowns included. Conditions and outcomes are not encoded here: the
+condition language (:mod:`spasm_advisor.kb.conditions`) defines them over any
+Boolean algebra, and this module supplies z3's (:data:`Z3`) and the variables.
+A comparison is true only when the fact is known, and a value outside a fact's
+domain matches no answer (``posture != slouched`` is true for every answered
+posture, never for an unanswered one).
 
 Findings are defined by completion: a finding holds iff some branch of a rule
 deriving it holds. With stratified negation and no circular derivations this
@@ -20,46 +24,128 @@ Needs the ``z3-solver`` package (the ``audit`` extra).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import z3
 
 from spasm_advisor.errors import CircularDerivationError
-from spasm_advisor.kb.conditions import All, Any_, Comparison, Condition, FindingRef, Known, Literal_, Value
-from spasm_advisor.kb.model import TRIAGE_LEVELS, FactSpec, KnowledgeBase, RuleSpec
+from spasm_advisor.kb.conditions import (
+    Comparison,
+    Conclusions,
+    Condition,
+    FactTerm,
+    Literal_,
+    Logic,
+    TriageAtom,
+    Value,
+    cut_points,
+    encode,
+)
+from spasm_advisor.kb.model import FactSpec, KnowledgeBase, RuleSpec
 
-__all__ = ["CircularDerivationError", "SymbolicKnowledgeBase", "fact_space_size", "threshold_classes"]
+__all__ = [
+    "Z3",
+    "CircularDerivationError",
+    "FactVariables",
+    "SymbolicKnowledgeBase",
+    "fact_space_size",
+    "threshold_classes",
+]
 
 
-def _op(op: str, left: Any, right: Any) -> Any:
-    return {
-        "==": lambda: left == right,
-        "!=": lambda: left != right,
-        "<": lambda: left < right,
-        "<=": lambda: left <= right,
-        ">": lambda: left > right,
-        ">=": lambda: left >= right,
-    }[op]()
+class _Z3Logic:
+    """z3 formulas as the Boolean algebra the condition language is interpreted in."""
+
+    def const(self, value: bool) -> Any:
+        return z3.BoolVal(value)
+
+    def conj(self, items: Sequence[Any]) -> Any:
+        return z3.And(list(items)) if items else z3.BoolVal(True)
+
+    def disj(self, items: Sequence[Any]) -> Any:
+        return z3.Or(list(items)) if items else z3.BoolVal(False)
+
+    def neg(self, item: Any) -> Any:
+        return z3.Not(item)
+
+    def guard(self, condition: Any, then: Callable[[], Any]) -> Any:
+        return z3.And(condition, then())
+
+    def choose(self, condition: Any, then: Any, otherwise: Any) -> Any:
+        return z3.If(condition, then, otherwise)
+
+
+#: The z3 Boolean algebra.
+Z3: Logic[Any] = _Z3Logic()
+
+
+def _common_spec(name: str, specs: Sequence[FactSpec]) -> tuple[FactSpec, tuple[str, ...], bool]:
+    """The domain every vocabulary accepts for one fact: (spec, enum value order, answerable)."""
+    last = specs[-1]
+    if any(spec.type != last.type for spec in specs):
+        return last, last.values, False  # only "unknown" is a value every vocabulary accepts
+    if last.type == "enum":
+        order = tuple(dict.fromkeys(v for spec in specs for v in spec.values))
+        common = tuple(v for v in order if all(v in spec.values for spec in specs))
+        return dataclasses.replace(last, values=common), order, bool(common)
+    if last.type == "integer":
+        lows = [spec.minimum for spec in specs if spec.minimum is not None]
+        highs = [spec.maximum for spec in specs if spec.maximum is not None]
+        low, high = (max(lows) if lows else None), (min(highs) if highs else None)
+        answerable = low is None or high is None or low <= high
+        return dataclasses.replace(last, minimum=low, maximum=high), (), answerable
+    return last, (), True
 
 
 class FactVariables:
-    """The solver variables of one fact vocabulary, under a name prefix."""
+    """The solver variables of one fact vocabulary (or of several, over the cases all of them accept).
 
-    def __init__(self, facts: Mapping[str, FactSpec], prefix: str = "") -> None:
-        self.facts = facts
+    Every fact ``x`` has ``known(x)`` and ``value(x)``: a Bool, an Int within
+    the fact's range, or an Int indexing an enum's values. With several
+    vocabularies (``also``, for comparing two versions of a knowledge base), a
+    fact both have takes only the values both accept (a value one of them
+    dropped is outside the common domain, and a fact whose type changed can
+    only be unknown); a fact only one has is free, and the other ignores it.
+
+    Args:
+        facts: the vocabulary.
+        prefix: a name prefix for the variables.
+        also: further vocabularies over the same variables.
+    """
+
+    def __init__(
+        self, facts: Mapping[str, FactSpec], prefix: str = "", also: Sequence[Mapping[str, FactSpec]] = ()
+    ) -> None:
+        vocabularies = [*also, facts]
+        names = dict.fromkeys(name for vocabulary in vocabularies for name in vocabulary)
+        self.facts: dict[str, FactSpec] = {}
         self.known: dict[str, Any] = {}
         self.value: dict[str, Any] = {}
         self.domain: list[Any] = []
-        for name, spec in facts.items():
+        self._order: dict[str, tuple[str, ...]] = {}
+        self._prefix = prefix
+        self._other_values: dict[tuple[str, str], Any] = {}
+        for name in names:
+            specs = [vocabulary[name] for vocabulary in vocabularies if name in vocabulary]
+            spec, order, answerable = _common_spec(name, specs)
+            self.facts[name] = spec
             self.known[name] = z3.Bool(f"{prefix}known_{name}")
+            if not answerable:
+                self.domain.append(z3.Not(self.known[name]))
             if spec.type == "boolean":
                 self.value[name] = z3.Bool(f"{prefix}{name}")
                 continue
             var = z3.Int(f"{prefix}{name}")
             self.value[name] = var
             if spec.type == "enum":
-                self.domain += [var >= 0, var < len(spec.values)]
+                self._order[name] = order
+                positions = [order.index(v) for v in spec.values]
+                if positions == list(range(len(positions))):
+                    self.domain += [var >= 0, var < max(len(positions), 1)]
+                else:
+                    self.domain.append(z3.Or([var == p for p in positions]))
             else:
                 if spec.minimum is not None:
                     self.domain.append(var >= spec.minimum)
@@ -67,20 +153,25 @@ class FactVariables:
                     self.domain.append(var <= spec.maximum)
 
     def encode_value(self, name: str, value: Value) -> Any:
-        """The solver constant for a fact value."""
-        spec = self.facts[name]
-        if spec.type == "enum":
-            return spec.values.index(str(value)) if value in spec.values else -1
+        """The solver constant for a fact value (an enum value outside the domain matches no case)."""
+        if self.facts[name].type == "enum":
+            order = self._order[name]
+            return order.index(str(value)) if value in order else -1
         return value
 
-    def literal(self, lit: Comparison | Known) -> Any:
-        """A fact literal as a formula (comparisons require the fact to be known)."""
-        if isinstance(lit, Known):
-            return self.known[lit.name] if lit.known else z3.Not(self.known[lit.name])
-        spec = self.facts[lit.name]
-        if spec.type == "enum" and lit.value not in spec.values:
-            return z3.BoolVal(lit.op == "!=") if lit.op in ("==", "!=") else z3.BoolVal(False)
-        return z3.And(self.known[lit.name], _op(lit.op, self.value[lit.name], self.encode_value(lit.name, lit.value)))
+    def term(self, name: str, spec: FactSpec | None = None) -> FactTerm[Any]:
+        """The fact as the condition language sees it, for a vocabulary whose own spec is ``spec``."""
+        own = self.facts[name]
+        if spec is not None and spec.type != own.type:
+            # The fact's type changed between vocabularies: it is never answered here, but each
+            # vocabulary's comparisons still need a variable of their own type.
+            key = (name, spec.type)
+            if key not in self._other_values:
+                make = z3.Bool if spec.type == "boolean" else z3.Int
+                self._other_values[key] = make(f"{self._prefix}{name}__{spec.type}")
+            enum = spec.type == "enum"
+            return FactTerm(self.known[name], self._other_values[key], lambda value: -1 if enum else value)
+        return FactTerm(self.known[name], self.value[name], lambda value: self.encode_value(name, value))
 
     def decode(self, model: Any) -> dict[str, Value]:
         """The case (answered facts only) that a model describes."""
@@ -92,10 +183,14 @@ class FactVariables:
             if spec.type == "boolean":
                 case[name] = z3.is_true(raw)
             elif spec.type == "enum":
-                case[name] = spec.values[raw.as_long()]
+                case[name] = self._order[name][raw.as_long()]
             else:
                 case[name] = raw.as_long()
         return case
+
+    def condition(self, cond: Condition) -> Any:
+        """A condition on facts alone (no findings or outcomes), true exactly for the cases where it is true."""
+        return encode(cond, _FactsWorld(self))[0]
 
     def matches(self, case: Mapping[str, Value]) -> Any:
         """A formula that holds exactly for this case (every fact pinned)."""
@@ -109,8 +204,63 @@ class FactVariables:
         return z3.And(parts)
 
 
+class _FactsWorld:
+    """Every case at once, for conditions on facts alone."""
+
+    def __init__(self, variables: FactVariables) -> None:
+        self.variables = variables
+
+    @property
+    def logic(self) -> Logic[Any]:
+        return Z3
+
+    def fact(self, name: str) -> FactTerm[Any]:
+        return self.variables.term(name)
+
+    def finding(self, name: str) -> Any:
+        raise TypeError(f"a condition on facts alone cannot read finding '{name}'")
+
+    def given(self, rec: str) -> Any:
+        raise TypeError("a condition on facts alone has no outcome atoms")
+
+    withheld = given
+
+    def triage_rank(self) -> Any:
+        raise TypeError("a condition on facts alone has no outcome atoms")
+
+
+class _SymbolicWorld:
+    """Every case at once: the condition language's names as solver formulas of one knowledge base."""
+
+    def __init__(self, sym: SymbolicKnowledgeBase) -> None:
+        self.sym = sym
+
+    @property
+    def logic(self) -> Logic[Any]:
+        return Z3
+
+    def fact(self, name: str) -> FactTerm[Any]:
+        return self.sym.vars.term(name, self.sym.kb.facts.get(name))
+
+    def finding(self, name: str) -> Any:
+        return self.sym.finding(name)
+
+    def given(self, rec: str) -> Any:
+        return self.sym.given(rec)
+
+    def withheld(self, rec: str) -> Any:
+        return self.sym.withheld(rec)
+
+    def triage_rank(self) -> Any:
+        return self.sym.triage_rank()
+
+
 class SymbolicKnowledgeBase:
     """Formulas for every finding, rule and outcome of a knowledge base.
+
+    Literals, findings and outcomes mean what :mod:`spasm_advisor.kb.conditions`
+    defines (:func:`~spasm_advisor.kb.conditions.encode` and
+    :class:`~spasm_advisor.kb.conditions.Conclusions`, over z3 formulas).
 
     Args:
         kb: the knowledge base.
@@ -122,12 +272,11 @@ class SymbolicKnowledgeBase:
     def __init__(self, kb: KnowledgeBase, variables: FactVariables | None = None, prefix: str = "") -> None:
         self.kb = kb
         self.vars = variables or FactVariables(kb.facts, prefix)
-        self._derivers: dict[str, list[RuleSpec]] = {}
-        for rule in kb.rules:
-            for name in rule.derives:
-                self._derivers.setdefault(name, []).append(rule)
+        self.conclusions = Conclusions(kb.rules)
+        self.world = _SymbolicWorld(self)
         self._finding: dict[str, Any] = {}
         self._in_progress: set[str] = set()
+        self._outcomes: dict[tuple[str, str], Any] = {}
         self.branch: dict[tuple[str, int], Any] = {}
         self.fires: dict[str, Any] = {}
         for rule in kb.rules:
@@ -137,24 +286,28 @@ class SymbolicKnowledgeBase:
 
     # -- building blocks ------------------------------------------------------
 
+    def _fires(self, rule_id: str) -> Any:
+        found = self.fires.get(rule_id)
+        if found is not None:
+            return found
+        rule = self.kb.rule_index[rule_id]
+        return z3.Or([self.branch_formula(rule, i) for i in range(len(rule.dnf))] or [z3.BoolVal(False)])
+
     def finding(self, name: str) -> Any:
-        """A formula true exactly when the finding is derived."""
+        """A formula true exactly when the finding is derived (completion: some deriving rule fires)."""
         if name in self._finding:
             return self._finding[name]
         if name in self._in_progress:
             raise CircularDerivationError(f"finding '{name}' is derived in a circle")
         self._in_progress.add(name)
-        branches = [self.branch_formula(rule, i) for rule in self._derivers.get(name, ()) for i in range(len(rule.dnf))]
+        formula = self.conclusions.derived(name, self._fires, Z3)
         self._in_progress.discard(name)
-        self._finding[name] = z3.Or(branches) if branches else z3.BoolVal(False)
-        return self._finding[name]
+        self._finding[name] = formula
+        return formula
 
     def literal(self, lit: Literal_) -> Any:
-        """One literal of a branch."""
-        if isinstance(lit, FindingRef):
-            held = self.finding(lit.name)
-            return z3.Not(held) if lit.negated else held
-        return self.vars.literal(lit)
+        """One literal of a branch: true exactly for the cases where it is true."""
+        return encode(lit, self.world)[0]
 
     def branch_formula(self, rule: RuleSpec, number: int) -> Any:
         """Branch ``number`` of ``rule`` holds."""
@@ -164,56 +317,52 @@ class SymbolicKnowledgeBase:
         return self.branch[key]
 
     def condition(self, cond: Condition) -> Any:
-        """Any NNF condition over facts and findings."""
-        if isinstance(cond, All):
-            return z3.And([self.condition(c) for c in cond.items])
-        if isinstance(cond, Any_):
-            return z3.Or([self.condition(c) for c in cond.items])
-        return self.literal(cond)  # type: ignore[arg-type]
+        """Any resolved condition (outcome atoms included) is true."""
+        return encode(cond, self.world)[0]
+
+    def definitely(self, cond: Condition) -> tuple[Any, Any]:
+        """(true, false) formulas of a resolved condition: neither holds where it is unknown."""
+        return encode(cond, self.world)
 
     # -- outcomes -------------------------------------------------------------
 
-    def _rules_with(self, kind: str, target: str | None = None) -> Iterable[RuleSpec]:
-        return (
-            r
-            for r in self.kb.rules
-            if any(a.kind == kind and (target is None or a.target == target) for a in r.actions)
-        )
+    def _outcome(self, kind: str, target: str, build: Callable[[], Any]) -> Any:
+        key = (kind, target)
+        if key not in self._outcomes:
+            self._outcomes[key] = build()
+        return self._outcomes[key]
 
     def triage_at_least(self, level: str) -> Any:
         """The triage is ``level`` or higher."""
-        rank = TRIAGE_LEVELS.index(level)
-        if rank == 0:
-            return z3.BoolVal(True)
-        setters = [
-            self.fires[r.id]
-            for r in self.kb.rules
-            if any(a.kind == "triage" and TRIAGE_LEVELS.index(a.target) >= rank for a in r.actions)
-        ]
-        return z3.Or(setters) if setters else z3.BoolVal(False)
+        return self._outcome(
+            "at_least", level, lambda: self.conclusions.triage_at_least(level, self.fires.__getitem__, Z3)
+        )
+
+    def triage_rank(self) -> Any:
+        """The triage level's rank as an integer term (0 self_care to 3 emergency)."""
+        return self._outcome("rank", "", lambda: self.conclusions.triage(self.fires.__getitem__, Z3))
 
     def triage_is(self, level: str) -> Any:
         """The triage is exactly ``level``."""
-        rank = TRIAGE_LEVELS.index(level)
-        above = TRIAGE_LEVELS[rank + 1] if rank + 1 < len(TRIAGE_LEVELS) else None
-        return z3.And(self.triage_at_least(level), z3.Not(self.triage_at_least(above)) if above else z3.BoolVal(True))
+        return self.condition(TriageAtom("==", level))
 
     def recommended_by_rules(self, rec_id: str) -> Any:
         """Some fired rule recommends ``rec_id`` (before withholding)."""
-        return z3.Or([self.fires[r.id] for r in self._rules_with("recommend", rec_id)] or [z3.BoolVal(False)])
+        return self._outcome(
+            "recommended", rec_id, lambda: self.conclusions.recommended(rec_id, self.fires.__getitem__, Z3)
+        )
 
     def withheld(self, rec_id: str) -> Any:
         """Some fired rule withholds ``rec_id``."""
-        return z3.Or([self.fires[r.id] for r in self._rules_with("withhold", rec_id)] or [z3.BoolVal(False)])
+        return self._outcome("withheld", rec_id, lambda: self.conclusions.withheld(rec_id, self.fires.__getitem__, Z3))
 
     def given(self, rec_id: str) -> Any:
         """``rec_id`` is among the recommendations of the assessment."""
-        return z3.And(self.recommended_by_rules(rec_id), z3.Not(self.withheld(rec_id)))
+        return self._outcome("given", rec_id, lambda: self.conclusions.given(rec_id, self.fires.__getitem__, Z3))
 
     def warned(self, rec_id: str) -> Any:
         """``rec_id`` is given with at least one warning from a caution rule."""
-        cautions = [self.fires[r.id] for r in self._rules_with("caution", rec_id)]
-        return z3.And(self.given(rec_id), z3.Or(cautions)) if cautions else z3.BoolVal(False)
+        return self._outcome("warned", rec_id, lambda: self.conclusions.warned(rec_id, self.fires.__getitem__, Z3))
 
     def solver(self) -> Any:
         """A solver holding the domain constraints of every fact."""
@@ -233,12 +382,7 @@ def threshold_classes(kb: KnowledgeBase) -> dict[str, int]:
         for conj in rule.dnf:
             for lit in conj:
                 if isinstance(lit, Comparison) and kb.facts[lit.name].type == "integer":
-                    value = int(lit.value)
-                    # x < v / x >= v split before v; x <= v / x > v split after v; == / != isolate v.
-                    points = {"<": [value], ">=": [value], "<=": [value + 1], ">": [value + 1]}.get(
-                        lit.op, [value, value + 1]
-                    )
-                    cuts.setdefault(lit.name, set()).update(points)
+                    cuts.setdefault(lit.name, set()).update(cut_points(lit))
     classes = {}
     for name, spec in kb.facts.items():
         if spec.type == "boolean":

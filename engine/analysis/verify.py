@@ -38,12 +38,13 @@ confirm (the proof and the engine must never disagree).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import z3
 
-from spasm_advisor.analysis.invariants import Invariant, Outcome, holds, load_invariants
+from spasm_advisor.analysis.invariants import holds
 from spasm_advisor.analysis.safety_case import build_safety_case
 from spasm_advisor.analysis.symbolic import (
     CircularDerivationError,
@@ -51,9 +52,20 @@ from spasm_advisor.analysis.symbolic import (
     SymbolicKnowledgeBase,
     fact_space_size,
 )
-from spasm_advisor.inference.advisor import Advisor
-from spasm_advisor.kb.conditions import All, Any_, Comparison, FindingRef, Known, Not
-from spasm_advisor.kb.model import TRIAGE_LEVELS, KnowledgeBase, RuleSpec
+from spasm_advisor.inference.assessment import Assessor
+from spasm_advisor.kb.conditions import (
+    PYTHON,
+    All,
+    Any_,
+    Conclusions,
+    Condition,
+    FactTerm,
+    FindingRef,
+    Not,
+    Value,
+    literal_truth,
+)
+from spasm_advisor.kb.model import Invariant, KnowledgeBase, RuleSpec
 
 __all__ = ["Anomaly", "InvariantResult", "VerificationReport", "invariant_formula", "verify"]
 
@@ -119,6 +131,7 @@ class VerificationReport:
     kb_digest: str
     rules_checked: int = 0
     notes: tuple[str, ...] = field(default=())
+    timings: tuple[tuple[str, float], ...] = ()  # seconds per phase, in the order they ran
 
     @property
     def errors(self) -> tuple[Anomaly, ...]:
@@ -149,6 +162,7 @@ class VerificationReport:
             "errors": [a.to_dict() for a in self.errors],
             "warnings": [a.to_dict() for a in self.warnings],
             "seconds": round(self.seconds, 3),
+            "timings": {phase: round(seconds, 3) for phase, seconds in self.timings},
         }
 
 
@@ -156,55 +170,18 @@ def _where(rule: RuleSpec) -> str:
     return f"{rule.path}:{rule.line}"
 
 
-def invariant_formula(sym: SymbolicKnowledgeBase, cond: Any, truth: bool = True) -> Any:
-    """A formula for "cond is definitely true" (``truth``) or "definitely false"."""
+def invariant_formula(sym: SymbolicKnowledgeBase, cond: Condition | None, truth: bool = True) -> Any:
+    """A formula for "cond is definitely true" (``truth``) or "definitely false" (None: every case)."""
     if cond is None:
         return z3.BoolVal(truth)
-    if isinstance(cond, Outcome):
-        if cond.kind == "none":
-            base = z3.BoolVal(False)
-        elif cond.kind == "recommends":
-            base = sym.given(cond.target)
-        elif cond.kind == "withholds":
-            base = sym.withheld(cond.target)
-        else:
-            rank = TRIAGE_LEVELS.index(cond.target)
-            at_least = [sym.triage_at_least(level) for level in TRIAGE_LEVELS]
-
-            def ge(r: int) -> Any:
-                return at_least[r] if r < len(TRIAGE_LEVELS) else z3.BoolVal(False)
-
-            base = {
-                "==": z3.And(ge(rank), z3.Not(ge(rank + 1))),
-                "!=": z3.Or(z3.Not(ge(rank)), ge(rank + 1)),
-                ">=": ge(rank),
-                ">": ge(rank + 1),
-                "<": z3.Not(ge(rank)),
-                "<=": z3.Not(ge(rank + 1)),
-            }[cond.op]
-        return base if truth else z3.Not(base)
-    if isinstance(cond, Not):
-        return invariant_formula(sym, cond.item, not truth)
-    if isinstance(cond, All | Any_):
-        parts = [invariant_formula(sym, c, truth) for c in cond.items]
-        conjunctive = isinstance(cond, All) == truth
-        return z3.And(parts) if conjunctive else z3.Or(parts)
-    if isinstance(cond, FindingRef):
-        held = sym.finding(cond.name)
-        return held if truth != cond.negated else z3.Not(held)
-    if isinstance(cond, Known):
-        held = sym.vars.literal(cond)
-        return held if truth else z3.Not(held)
-    if isinstance(cond, Comparison):
-        if truth:
-            return sym.vars.literal(cond)
-        # Definitely false: the fact is known and the comparison fails.
-        return z3.And(sym.vars.known[cond.name], z3.Not(sym.vars.literal(cond)))
-    raise TypeError(f"not an invariant condition: {cond!r}")
+    yes, no = sym.definitely(cond)
+    return yes if truth else no
 
 
 def _smallest_model(sym: SymbolicKnowledgeBase, constraints: list[Any]) -> dict[str, Any] | None:
     """A satisfying case with as few answered facts as possible, or None if none exists."""
+    if not _satisfiable(sym, *constraints):
+        return None  # a plain solver says so much sooner than the optimiser
     opt = z3.Optimize()
     opt.add(*sym.vars.domain, *constraints)
     for known in sym.vars.known.values():
@@ -337,7 +314,7 @@ def _structural_anomalies(kb: KnowledgeBase, invariants: list[Invariant]) -> lis
     return found
 
 
-def _atoms(cond: Any) -> list[Any]:
+def _atoms(cond: Condition | None) -> list[Condition]:
     if isinstance(cond, All | Any_):
         return [a for c in cond.items for a in _atoms(c)]
     if isinstance(cond, Not):
@@ -345,17 +322,107 @@ def _atoms(cond: Any) -> list[Any]:
     return [] if cond is None else [cond]
 
 
-def _semantic_anomalies(kb: KnowledgeBase, sym: SymbolicKnowledgeBase) -> list[Anomaly]:
+class _Witness:
+    """A case a solver model describes, read from the model only when first needed."""
+
+    def __init__(self, kb: KnowledgeBase, conclusions: Conclusions, sym: SymbolicKnowledgeBase, model: Any) -> None:
+        self._args = (kb, conclusions, sym, model)
+        self._case: _OneCase | None = None
+
+    @property
+    def case(self) -> _OneCase:
+        if self._case is None:
+            kb, conclusions, sym, model = self._args
+            self._case = _OneCase(kb, conclusions, sym.vars.decode(model))
+        return self._case
+
+
+class _OneCase:
+    """One concrete case as a world of the condition language, findings by completion, computed lazily.
+
+    Used to refute a candidate anomaly on a witness case before asking the
+    solver: a redundancy, a hidden caution or a masked recommendation that a
+    single case contradicts needs no proof.
+    """
+
+    logic = PYTHON
+
+    def __init__(self, kb: KnowledgeBase, conclusions: Conclusions, case: Mapping[str, Value]) -> None:
+        self.kb = kb
+        self.conclusions = conclusions
+        self.case = case
+        self._findings: dict[str, bool] = {}
+        self._fires: dict[str, bool] = {}
+
+    def fact(self, name: str) -> FactTerm[bool]:
+        value = self.case.get(name)
+        return FactTerm(value is not None, value)
+
+    def finding(self, name: str) -> bool:
+        if name not in self._findings:
+            self._findings[name] = self.conclusions.derived(name, self.fires, PYTHON)
+        return self._findings[name]
+
+    def fires(self, rule_id: str) -> bool:
+        if rule_id not in self._fires:
+            dnf = self.kb.rule_index[rule_id].dnf
+            self._fires[rule_id] = any(all(literal_truth(lit, self) for lit in conj) for conj in dnf)
+        return self._fires[rule_id]
+
+    def given(self, rec: str) -> bool:
+        return self.conclusions.given(rec, self.fires, PYTHON)
+
+    def withheld(self, rec: str) -> bool:
+        return self.conclusions.withheld(rec, self.fires, PYTHON)
+
+    def triage_rank(self) -> int:
+        return int(self.conclusions.triage(self.fires, PYTHON))
+
+
+#: Called as ``progress(phase, done, total)`` while ``rules verify`` works.
+Progress = Callable[[str, int, int], None]
+
+
+class _Phases:
+    """Where the time goes: seconds per phase, and progress reports within each."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.seconds: dict[str, float] = {}
+        self._phase = ""
+        self._start = 0.0
+
+    def start(self, phase: str, total: int = 0) -> None:
+        self.stop()
+        self._phase, self._start = phase, time.perf_counter()
+        self.tick(0, total)
+
+    def tick(self, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(self._phase, done, total)
+
+    def stop(self) -> None:
+        if self._phase:
+            self.seconds[self._phase] = self.seconds.get(self._phase, 0.0) + time.perf_counter() - self._start
+            self._phase = ""
+
+
+def _semantic_anomalies(kb: KnowledgeBase, sym: SymbolicKnowledgeBase, phases: _Phases) -> list[Anomaly]:
     found: list[Anomaly] = []
     solver = sym.solver()
     live: dict[str, bool] = {}
-    for rule in kb.rules:
+    witnesses: dict[str, list[_Witness]] = {}
+    conclusions = Conclusions(kb.rules)
+    phases.start("branches", len(kb.rules))
+    for count, rule in enumerate(kb.rules, 1):
         dead = []
         for number in range(len(rule.dnf)):
             solver.push()
             solver.add(sym.branch_formula(rule, number))
             if solver.check() != z3.sat:
                 dead.append(number)
+            else:
+                witnesses.setdefault(rule.id, []).append(_Witness(kb, conclusions, sym, solver.model()))
             solver.pop()
         live[rule.id] = len(dead) < len(rule.dnf)
         if not live[rule.id]:
@@ -373,37 +440,48 @@ def _semantic_anomalies(kb: KnowledgeBase, sym: SymbolicKnowledgeBase) -> list[A
                         (_where(rule),),
                     )
                 )
-
-    def conclusions(rule: RuleSpec) -> set[tuple[str, str]]:
-        return {(a.kind, a.target) for a in rule.actions}
+        if count % 100 == 0:
+            phases.tick(count, len(kb.rules))
 
     rules = [r for r in kb.rules if live[r.id]]
-    for small in rules:
-        mine = conclusions(small)
-        for big in rules:
-            if big.id == small.id or not mine <= conclusions(big):
+    position = {rule.id: i for i, rule in enumerate(kb.rules)}
+    concluding: dict[str, frozenset[tuple[str, str]]] = {
+        r.id: frozenset((a.kind, a.target) for a in r.actions) for r in rules
+    }
+    having: dict[tuple[str, str], set[str]] = {}
+    for rule in rules:
+        for conclusion in concluding[rule.id]:
+            having.setdefault(conclusion, set()).add(rule.id)
+
+    def implies(small: str, big: str) -> bool:
+        """Whenever ``small`` fires, ``big`` fires: refuted on a witness if possible, else proved."""
+        if any(not witness.case.fires(big) for witness in witnesses[small]):
+            return False
+        solver.push()
+        solver.add(sym.fires[small], z3.Not(sym.fires[big]))
+        result = bool(solver.check() != z3.sat)
+        solver.pop()
+        return result
+
+    phases.start("redundancy", len(rules))
+    for count, small in enumerate(rules, 1):
+        mine = concluding[small.id]
+        candidates = set.intersection(*(having[c] for c in mine)) - {small.id}
+        for big_id in sorted(candidates, key=position.__getitem__):
+            big = kb.rule_index[big_id]
+            if not implies(small.id, big_id):
                 continue
-            # small is redundant if whenever it fires, big fires too.
-            solver.push()
-            solver.add(sym.fires[small.id], z3.Not(sym.fires[big.id]))
-            implied = solver.check() != z3.sat
-            solver.pop()
-            if not implied:
-                continue
-            if mine == conclusions(big):
-                solver.push()
-                solver.add(sym.fires[big.id], z3.Not(sym.fires[small.id]))
-                same = solver.check() != z3.sat
-                solver.pop()
-                if same and small.id > big.id:
+            if mine == concluding[big_id]:
+                same = implies(big_id, small.id)
+                if same and small.id > big_id:
                     continue  # report each duplicate pair once
                 if same:
                     found.append(
                         Anomaly(
                             "duplicate_rule",
                             "warning",
-                            f"same condition and conclusions as rule '{big.id}'",
-                            (small.id, big.id),
+                            f"same condition and conclusions as rule '{big_id}'",
+                            (small.id, big_id),
                             (_where(small), _where(big)),
                         )
                     )
@@ -412,14 +490,21 @@ def _semantic_anomalies(kb: KnowledgeBase, sym: SymbolicKnowledgeBase) -> list[A
                 Anomaly(
                     "subsumed_rule",
                     "warning",
-                    f"whenever it fires, rule '{big.id}' fires with the same conclusions",
-                    (small.id, big.id),
+                    f"whenever it fires, rule '{big_id}' fires with the same conclusions",
+                    (small.id, big_id),
                     (_where(small), _where(big)),
                 )
             )
+        if count % 100 == 0:
+            phases.tick(count, len(rules))
+
+    phases.start("cautions and withholds", len(rules))
+    for count, small in enumerate(rules, 1):
         for action in small.actions:
             if action.kind != "caution":
                 continue
+            if any(witness.case.given(action.target) for witness in witnesses[small.id]):
+                continue  # shown on a witness case
             solver.push()
             solver.add(sym.fires[small.id], sym.given(action.target))
             shown = solver.check() == z3.sat
@@ -439,6 +524,8 @@ def _semantic_anomalies(kb: KnowledgeBase, sym: SymbolicKnowledgeBase) -> list[A
         for action in small.actions:
             if action.kind != "recommend" or action.target in own_withholds:
                 continue  # a rule withholding its own recommendation is reported as self_conflict
+            if any(not witness.case.withheld(action.target) for witness in witnesses[small.id]):
+                continue  # given on a witness case
             solver.push()
             solver.add(sym.fires[small.id], z3.Not(sym.withheld(action.target)))
             masked = solver.check() != z3.sat
@@ -453,7 +540,10 @@ def _semantic_anomalies(kb: KnowledgeBase, sym: SymbolicKnowledgeBase) -> list[A
                         (_where(small),),
                     )
                 )
+        if count % 100 == 0:
+            phases.tick(count, len(rules))
 
+    phases.start("gap")
     anything = z3.Or([sym.given(rec_id) for rec_id in kb.recommendations])
     example = _smallest_model(sym, [z3.Not(anything)])
     if example is not None:
@@ -461,21 +551,32 @@ def _semantic_anomalies(kb: KnowledgeBase, sym: SymbolicKnowledgeBase) -> list[A
     return found
 
 
-def verify(advisor: Advisor) -> VerificationReport:
-    """Check the advisor's knowledge base: anomalies, and every invariant over every case."""
+def verify(assessor: Assessor, *, progress: Progress | None = None) -> VerificationReport:
+    """Check a knowledge base: anomalies, and every invariant over every case.
+
+    ``assessor`` (an :class:`~spasm_advisor.Advisor`) holds the knowledge base
+    and assesses each counterexample, to confirm that the engine violates the
+    invariant there too. ``progress``, if given, is called as
+    ``progress(phase, done, total)`` as the work goes (``total`` 0 when the
+    phase is one step); the report gives the seconds spent in each phase.
+    """
     start = time.perf_counter()
-    kb = advisor.knowledge_base
-    invariants = load_invariants(kb)
+    phases = _Phases(progress)
+    kb = assessor.knowledge_base
+    invariants = list(kb.invariants)
+    phases.start("structure")
     anomalies = _structural_anomalies(kb, invariants)
     results: list[InvariantResult] = []
     if not any(a.check == "circular_derivation" for a in anomalies):
+        phases.start("encoding")
         try:
             sym = SymbolicKnowledgeBase(kb, FactVariables(kb.facts))
         except CircularDerivationError as exc:  # pragma: no cover - caught structurally above
             anomalies.append(Anomaly("circular_derivation", "error", str(exc)))
         else:
-            anomalies += _semantic_anomalies(kb, sym)
-            for inv in invariants:
+            anomalies += _semantic_anomalies(kb, sym, phases)
+            phases.start("invariants", len(invariants))
+            for count, inv in enumerate(invariants, 1):
                 violation = [invariant_formula(sym, inv.given, True), z3.Not(invariant_formula(sym, inv.require, True))]
                 example = _smallest_model(sym, violation)
                 if example is None:
@@ -483,15 +584,18 @@ def verify(advisor: Advisor) -> VerificationReport:
                         InvariantResult(inv.id, inv.title, inv.describe(), "proved", location=f"{inv.path}:{inv.line}")
                     )
                 else:
-                    confirmed = not holds(inv, advisor.assess(example))
+                    confirmed = not holds(inv, assessor.assess(example))
                     results.append(
                         InvariantResult(
                             inv.id, inv.title, inv.describe(), "violated", example, confirmed, f"{inv.path}:{inv.line}"
                         )
                     )
+                phases.tick(count, len(invariants))
             # The hazard log: its controls against these proofs, its tests against the engine.
-            safety = build_safety_case(advisor, {r.id: r.status for r in results})
+            phases.start("hazard log")
+            safety = build_safety_case(assessor, {r.id: r.status for r in results})
             anomalies += [Anomaly(f.check, f.severity, f.message, f.rules, f.locations) for f in safety.findings]
+    phases.stop()
     cases, classes = fact_space_size(kb)
     order = {"error": 0, "warning": 1}
     anomalies.sort(key=lambda a: (order[a.severity], a.check, a.rules))
@@ -504,6 +608,7 @@ def verify(advisor: Advisor) -> VerificationReport:
         kb_version=kb.version,
         kb_digest=kb.digest,
         rules_checked=len(kb.rules),
+        timings=tuple(phases.seconds.items()),
     )
 
 
@@ -536,6 +641,10 @@ def render_verification(report: VerificationReport) -> str:
         "",
         f"Covered every possible case ({cases} cases; {report.classes_covered:.3g} threshold classes), "
         f"unknowns included, by SMT proof over {report.rules_checked} rules in {report.seconds:.2f} s.",
-        "OK" if report.ok else "FAILED: an invariant is violated or an error anomaly exists",
     ]
+    if report.timings:
+        lines.append(
+            "Time by phase: " + ", ".join(f"{phase} {seconds:.2f} s" for phase, seconds in report.timings) + "."
+        )
+    lines.append("OK" if report.ok else "FAILED: an invariant is violated or an error anomaly exists")
     return "\n".join(lines) + "\n"

@@ -5,7 +5,7 @@ shown with the literals that held and those that failed, with the fact values
 that made them fail ("unknown" where unanswered). If a rule withheld the id,
 that rule and its reason are given. Where z3 is installed, the smallest set
 of changes to the case that would produce the recommendation is computed over
-every possible case.
+every possible case, with ties broken canonically (see :func:`_smallest_changes`).
 """
 
 from __future__ import annotations
@@ -13,9 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from spasm_advisor._suggest import did_you_mean
 from spasm_advisor.errors import EngineError
-from spasm_advisor.inference.advisor import Advisor
-from spasm_advisor.kb.conditions import Comparison, FindingRef, Known, literal_holds, render, render_value
+from spasm_advisor.inference.assessment import Assessor
+from spasm_advisor.io.case import Case
+from spasm_advisor.kb.conditions import FindingRef, literal_holds, render, render_value
+from spasm_advisor.kb.model import FactSpec, KnowledgeBase
 
 __all__ = ["BranchCheck", "LiteralCheck", "WhyNot", "why_not"]
 
@@ -89,46 +92,86 @@ class WhyNot:
         }
 
 
+def _smallest_value(solver: Any, spec: FactSpec, var: Any) -> Any:
+    """The smallest value ``var`` can take under ``solver`` (by the fact's own order of values)."""
+    import z3
+
+    if spec.type in ("boolean", "enum"):
+        options = [False, True] if spec.type == "boolean" else list(range(len(spec.values)))
+        for option in options:
+            if solver.check(var == option) == z3.sat:
+                return option
+        raise AssertionError("no value although the constraints are satisfiable")  # pragma: no cover
+    opt = z3.Optimize()
+    opt.add(solver.assertions())
+    # With no minimum there is no smallest integer: take the one nearest zero (0, -1, 1, -2, ...).
+    opt.minimize(var if spec.minimum is not None else z3.If(var >= 0, 2 * var, -2 * var - 1))
+    opt.check()
+    return opt.model().evaluate(var, model_completion=True)
+
+
 def _smallest_changes(
-    advisor: Advisor, case: dict[str, Any], rec_id: str
+    kb: KnowledgeBase, case: dict[str, Any], rec_id: str
 ) -> tuple[tuple[tuple[str, Any, Any], ...] | None, str | None]:
+    """The fewest changes to the case that give ``rec_id``, chosen canonically among equally few.
+
+    Among the smallest sets of changes, the one whose changed facts come first
+    in vocabulary order wins, then the smallest new values (no, then yes; an
+    enum's values in their listed order; the smallest integer): the same case
+    always gets the same answer, whatever the solver happened to do before.
+    """
     try:
         import z3
 
         from spasm_advisor.analysis.symbolic import SymbolicKnowledgeBase
     except ImportError:
         return None, "install the 'audit' extra (z3-solver) to compute the smallest changes"
-    sym = SymbolicKnowledgeBase(advisor.knowledge_base)
-    opt = z3.Optimize()
-    opt.add(*sym.vars.domain, sym.given(rec_id))
-    for name in advisor.knowledge_base.facts:
+    sym = SymbolicKnowledgeBase(kb)
+    solver = z3.Solver()
+    solver.add(*sym.vars.domain, sym.given(rec_id))
+    changed: dict[str, Any] = {}
+    for name in kb.facts:
         known = sym.vars.known[name]
         if case.get(name) is None:
-            opt.add_soft(z3.Not(known))
+            changed[name] = known
         else:
             # An answer can change, but is never taken back to "unknown".
-            opt.add(known)
-            opt.add_soft(sym.vars.value[name] == sym.vars.encode_value(name, case[name]))
-    if opt.check() != z3.sat:
+            solver.add(known)
+            changed[name] = sym.vars.value[name] != sym.vars.encode_value(name, case[name])
+    if solver.check() != z3.sat:
         return None, f"no case at all gets '{rec_id}'"
-    new_case = sym.vars.decode(opt.model())
+    flags = list(changed.values())
+    fewest = next(k for k in range(len(flags) + 1) if solver.check(z3.AtMost(*flags, k)) == z3.sat)
+    solver.add(z3.AtMost(*flags, fewest))
+    chosen = []
+    for name, flag in changed.items():  # earliest facts first: the lexicographically smallest set
+        if solver.check(flag) == z3.sat:
+            solver.add(flag)
+            chosen.append(name)
+        else:
+            solver.add(z3.Not(flag))
+    for name in chosen:
+        var = sym.vars.value[name]
+        solver.add(var == _smallest_value(solver, kb.facts[name], var))
+    solver.check()
+    new_case = sym.vars.decode(solver.model())
     changes = tuple(
-        (name, case.get(name), new_case.get(name))
-        for name in advisor.knowledge_base.facts
-        if case.get(name) != new_case.get(name)
+        (name, case.get(name), new_case.get(name)) for name in kb.facts if case.get(name) != new_case.get(name)
     )
     return changes, None
 
 
-def why_not(advisor: Advisor, facts: Any, rec_id: str, *, changes: bool = True) -> WhyNot:
-    """Explain why ``rec_id`` was (or was not) recommended for a case."""
-    kb = advisor.knowledge_base
-    if rec_id not in kb.recommendations:
-        from spasm_advisor._suggest import did_you_mean
+def why_not(assessor: Assessor, facts: Any, rec_id: str, *, changes: bool = True) -> WhyNot:
+    """Explain why ``rec_id`` was (or was not) recommended for a case.
 
+    ``assessor`` (an :class:`~spasm_advisor.Advisor`) gives the knowledge base
+    and assesses the case.
+    """
+    kb = assessor.knowledge_base
+    if rec_id not in kb.recommendations:
         raise EngineError(f"unknown recommendation '{rec_id}'{did_you_mean(rec_id, kb.recommendations)}")
-    case = advisor.case(facts)
-    result = advisor.assess(case)
+    case = facts if isinstance(facts, Case) else Case.from_mapping(facts, kb)
+    result = assessor.assess(case)
     findings = set(result.findings)
     values = dict(case)
     withheld = tuple((w.rule, w.reason) for w in result.withheld if w.id == rec_id)
@@ -144,13 +187,12 @@ def why_not(advisor: Advisor, facts: Any, rec_id: str, *, changes: bool = True) 
                 if isinstance(lit, FindingRef):
                     checks.append(LiteralCheck(render(lit), held, None, None, False))
                 else:
-                    assert isinstance(lit, Comparison | Known)
                     value = values.get(lit.name)
                     checks.append(LiteralCheck(render(lit), held, lit.name, value, value is None))
             candidates.append(BranchCheck(rule.id, rule.title, number, all(c.holds for c in checks), tuple(checks)))
     found_changes, note = (None, None)
     if changes and status != "given":
-        found_changes, note = _smallest_changes(advisor, values, rec_id)
+        found_changes, note = _smallest_changes(kb, values, rec_id)
     return WhyNot(rec_id, status, withheld, tuple(candidates), found_changes, note)
 
 

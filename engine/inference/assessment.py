@@ -17,11 +17,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from spasm_advisor.inference.compiler import Branch
-from spasm_advisor.kb.conditions import FindingRef, Known, Literal_, Value, render
-from spasm_advisor.kb.model import CATEGORIES, TRIAGE_LEVELS, KnowledgeBase, Region, RuleSpec, triage_rank
+from spasm_advisor.io.case import Case
+from spasm_advisor.kb.conditions import Conclusions, FindingRef, Literal_, Value, holds_unanswered, render
+from spasm_advisor.kb.model import CATEGORIES, TRIAGE_LEVELS, KnowledgeBase, Region, RuleSpec
 from spasm_advisor.kb.person_text import fill, resolve_region
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "Assembler",
     "Assessment",
     "AssessmentSummary",
+    "Assessor",
     "CitedSource",
     "Derivation",
     "Recommendation",
@@ -282,6 +284,23 @@ class Assessment:
         )
 
 
+class Assessor(Protocol):
+    """Anything that assesses cases against one knowledge base (an Advisor, a ReferenceInterpreter).
+
+    The analysis tools (why-not, verify, diff) take an assessor, so they
+    depend on what an assessment is, not on the engine that makes it.
+    """
+
+    @property
+    def knowledge_base(self) -> KnowledgeBase:
+        """The knowledge base cases are assessed against."""
+        ...
+
+    def assess(self, facts: Mapping[str, object] | Case) -> Assessment:
+        """Assess one case."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class _BranchPlan:
     """What an explanation of one branch needs that does not depend on the case."""
@@ -336,6 +355,7 @@ class Assembler:
         }
         self._red_flags = kb.red_flags()
         self._default_region = resolve_region(kb, None)
+        self._conclusions = Conclusions(kb.rules)
 
     def _plan(self, branch: Branch) -> _BranchPlan:
         return self._plans[branch.rule.id, branch.number]
@@ -349,7 +369,7 @@ class Assembler:
         for lit in literals:
             if isinstance(lit, FindingRef):
                 (absent if lit.negated else findings).append(lit.name)
-            elif isinstance(lit, Known) and not lit.known:
+            elif holds_unanswered(lit):
                 unanswered.append(lit.name)
             else:
                 facts.append(lit.name)
@@ -371,30 +391,19 @@ class Assembler:
 
         ``where`` fills in the emergency number in withhold reasons and cautions.
         """
-        level = 0
-        triage_rules: list[str] = []
-        recommended: dict[str, list[str]] = {}
-        withheld: list[tuple[str, str, str]] = []
-        warnings: dict[str, list[Warning_]] = {}
-        for rule in fired_rules:
-            for action in rule.actions:
-                kind = action.kind
-                if kind == "triage":
-                    rank = triage_rank(action.target)
-                    if rank > level:
-                        level, triage_rules = rank, [rule.id]
-                    elif rank == level:
-                        triage_rules.append(rule.id)
-                elif kind == "recommend":
-                    recommended.setdefault(action.target, []).append(rule.id)
-                elif kind == "withhold":
-                    withheld.append((action.target, rule.id, fill(action.text or "", where)))
-                elif kind == "caution":
-                    warnings.setdefault(action.target, []).append(Warning_(rule.id, fill(action.text or "", where)))
-        withheld_ids = {target for target, _, _ in withheld}
-        in_order = sorted(recommended, key=self._rec_order.__getitem__)
-        given = [rec_id for rec_id in in_order if rec_id not in withheld_ids]
-        return _Decision(TRIAGE_LEVELS[level], triage_rules, given, recommended, withheld, warnings)
+        decision = self._conclusions.decide(fired_rules)  # the assembly semantics of kb.conditions
+        warnings = {
+            rec_id: [Warning_(rule_id, fill(message, where)) for rule_id, message in found]
+            for rec_id, found in decision.warnings.items()
+        }
+        return _Decision(
+            TRIAGE_LEVELS[decision.triage],
+            decision.triage_rules,
+            sorted(decision.given_ids(), key=self._rec_order.__getitem__),
+            decision.recommended,
+            [(target, rule_id, fill(reason, where)) for target, rule_id, reason in decision.withheld],
+            warnings,
+        )
 
     def summarise(
         self, values: Mapping[str, Value], fired: Sequence[Branch], findings: set[str], *, region: str | None = None
@@ -485,9 +494,9 @@ class _Decision:
     """What the fired rules conclude: triage and its rules, recommendations given, withheld, cautions."""
 
     triage: str
-    triage_rules: list[str]
+    triage_rules: Sequence[str]
     given: list[str]
-    recommended: dict[str, list[str]]
+    recommended: Mapping[str, Sequence[str]]
     withheld: list[tuple[str, str, str]]
     warnings: dict[str, list[Warning_]]
 

@@ -11,7 +11,12 @@ finding is complete before any rule reads its absence.
 Each branch's tests on one fact become one field constraint: a constant when
 exactly one value of the fact's domain passes (``numbness``, ``fever is
 unknown``), else one predicate, shared by every branch with the same tests.
-Constants let experta share alpha nodes and let the matcher index them.
+Constants let experta share alpha nodes and let the matcher index them. Which
+values pass is decided by the condition language itself
+(:func:`~spasm_advisor.kb.conditions.fact_test`); this module only packages
+the answer for experta. A negated finding becomes experta's ``NOT`` over the
+finding fact: findings are two-valued and complete before their absence is
+read (strata).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from spasm_advisor.inference._experta import NOT, CompiledEngineBase, Fact, P, Rule, new_fact
-from spasm_advisor.kb.conditions import Comparison, FindingRef, Known, Literal_, Value, compare
+from spasm_advisor.kb.conditions import Comparison, FindingRef, Known, Literal_, Value, fact_test, finite_domain
 from spasm_advisor.kb.model import FactSpec, KnowledgeBase, RuleSpec
 
 __all__ = ["Branch", "CaseFact", "CompiledKnowledgeBase", "Finding", "compile_branches", "compile_knowledge_base"]
@@ -45,26 +50,6 @@ class Branch:
     literals: tuple[Literal_, ...]
 
 
-def _holds(literals: tuple[Comparison | Known, ...], value: Value | None) -> bool:
-    """Whether every literal on one fact holds for ``value`` (``None`` = unknown)."""
-    for lit in literals:
-        if isinstance(lit, Known):
-            if (value is not None) != lit.known:
-                return False
-        elif value is None or not compare(lit.op, value, lit.value):
-            return False
-    return True
-
-
-def _domain(spec: FactSpec) -> tuple[Value | None, ...] | None:
-    """Every value a validated case can hold for the fact, or None when unbounded."""
-    if spec.type == "boolean":
-        return (True, False, None)
-    if spec.type == "enum":
-        return (*spec.values, None)
-    return None
-
-
 class _FieldTests:
     """Field constraints for one compilation, shared between branches with the same tests."""
 
@@ -81,14 +66,15 @@ class _FieldTests:
 
     @staticmethod
     def _build(spec: FactSpec, literals: tuple[Comparison | Known, ...]) -> Any:
-        domain = _domain(spec)
+        test = fact_test(literals)
+        domain = finite_domain(spec)
         if domain is not None:
-            passing = tuple(v for v in domain if _holds(literals, v))
+            passing = tuple(v for v in domain if test(v))
             if len(passing) == 1:
                 return passing[0]  # a constant: experta shares the node, the matcher indexes it
             allowed = frozenset(passing)
             return P(lambda value, _allowed=allowed: value in _allowed)
-        return P(lambda value, _lits=literals: _holds(_lits, value))
+        return P(test)
 
 
 def _patterns(literals: tuple[Literal_, ...], tests: _FieldTests) -> list[Any]:

@@ -61,7 +61,18 @@ import yaml
 
 from spasm_advisor.errors import AnswerError, brief
 from spasm_advisor.io.case import validate_case
-from spasm_advisor.kb.conditions import Comparison, FindingRef, Known, Literal_, Value, compare
+from spasm_advisor.kb.conditions import (
+    PARTIAL,
+    Condition,
+    FactTerm,
+    FindingRef,
+    Literal_,
+    Logic,
+    Value,
+    encode,
+    holds_unanswered,
+    literal_truth,
+)
 from spasm_advisor.kb.model import TRIAGE_LEVELS, FactSpec, KnowledgeBase, RuleSpec
 
 __all__ = [
@@ -159,8 +170,8 @@ def emergency_distance(kb: KnowledgeBase) -> dict[str, int]:
                     return []  # a cycle adds no way to fire
                 alternatives = finding(lit.name, visiting)
                 partial = [p | a for p in partial for a in alternatives][:_EXPANSION_CAP]
-            elif isinstance(lit, Known) and not lit.known:
-                continue  # "is unknown" needs no answer
+            elif holds_unanswered(lit):
+                continue  # true with no answer ("is unknown"): needs none
             else:
                 partial = [p | {lit.name} for p in partial]
         return partial
@@ -212,19 +223,50 @@ class _Outlook:
     findings: Mapping[str, int]
 
 
-def _literal_status(lit: Literal_, asked: Mapping[str, Value | None], findings: Mapping[str, int]) -> int:
-    if isinstance(lit, FindingRef):
-        status = findings.get(lit.name, _FALSE)
-        if status == _OPEN or not lit.negated:
-            return status
-        return _FALSE if status == _TRUE else _TRUE
-    if lit.name not in asked:
-        return _OPEN
-    value = asked[lit.name]
-    if isinstance(lit, Known):
-        return _TRUE if (value is not None) == lit.known else _FALSE
-    assert isinstance(lit, Comparison)
-    return _TRUE if value is not None and compare(lit.op, value, lit.value) else _FALSE
+class _AnswersSoFar:
+    """The answers so far as a world of the condition language, in the partial logic.
+
+    An asked fact is answered (a value) or unknown ("don't know"), for good;
+    an unasked fact and an undecided finding are open (None).
+    """
+
+    logic: Logic[bool | None] = PARTIAL
+
+    def __init__(self, asked: Mapping[str, Value | None], findings: Mapping[str, int]) -> None:
+        self.asked = asked
+        self.findings = findings
+        self._terms: dict[str, FactTerm[bool | None]] = {}
+
+    def fact(self, name: str) -> FactTerm[bool | None]:
+        term = self._terms.get(name)
+        if term is None:
+            value = self.asked.get(name)
+            term = self._terms[name] = FactTerm(value is not None if name in self.asked else None, value)
+        return term
+
+    def finding(self, name: str) -> bool | None:
+        status = self.findings.get(name, _FALSE)
+        return None if status == _OPEN else status == _TRUE
+
+    def given(self, rec: str) -> bool:
+        raise TypeError("rule conditions have no outcome atoms")
+
+    withheld = given
+
+    def triage_rank(self) -> int:
+        raise TypeError("rule conditions have no outcome atoms")
+
+
+def _status(cond: Condition, world: _AnswersSoFar) -> int:
+    """Whether the condition holds (true), cannot hold (false) or is open, whatever the open answers are."""
+    holds = encode(cond, world)[0]
+    return _OPEN if holds is None else _TRUE if holds else _FALSE
+
+
+def _branch_status(conj: tuple[Literal_, ...], world: _AnswersSoFar) -> int:
+    """:func:`_status` of one branch (a conjunction of literals), without building it."""
+    holds = PARTIAL.conj([literal_truth(lit, world) for lit in conj])
+    return _OPEN if holds is None else _TRUE if holds else _FALSE
 
 
 def _outlook(kb: KnowledgeBase, asked: Mapping[str, Value | None], derivers: Mapping[str, list[RuleSpec]]) -> _Outlook:
@@ -233,11 +275,9 @@ def _outlook(kb: KnowledgeBase, asked: Mapping[str, Value | None], derivers: Map
     branch_status: dict[str, list[int]] = {}
     changed = True
     while changed:  # statuses only ever go from open to decided, so this ends
+        world = _AnswersSoFar(asked, findings)
         for rule in kb.rules:
-            statuses = []
-            for conj in rule.dnf:
-                lits = [_literal_status(lit, asked, findings) for lit in conj]
-                statuses.append(_FALSE if _FALSE in lits else _TRUE if all(s == _TRUE for s in lits) else _OPEN)
+            statuses = [_branch_status(conj, world) for conj in rule.dnf]
             branch_status[rule.id] = statuses
             rule_status[rule.id] = (
                 _TRUE if _TRUE in statuses else _FALSE if all(s == _FALSE for s in statuses) else _OPEN

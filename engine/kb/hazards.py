@@ -27,15 +27,13 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from importlib.abc import Traversable
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from spasm_advisor._suggest import did_you_mean
 from spasm_advisor.errors import KnowledgeBaseError, brief
+from spasm_advisor.kb.case_files import ClinicalCase, load_clinical_cases
+from spasm_advisor.kb.conditions import RuleLike
 from spasm_advisor.kb.yamlfile import line_of
-
-if TYPE_CHECKING:
-    from spasm_advisor.analysis.clinical_cases import ClinicalCase
-    from spasm_advisor.kb.model import RecommendationSpec, RuleSpec, Source
 
 __all__ = [
     "CONTROL_KINDS",
@@ -264,10 +262,10 @@ class _Reader:
         self,
         path: str,
         *,
-        rules: Mapping[str, RuleSpec],
-        recommendations: Mapping[str, RecommendationSpec],
+        rules: Mapping[str, RuleLike],
+        recommendations: Collection[str],
         invariants: Collection[str],
-        sources: Mapping[str, Source],
+        sources: Collection[str],
     ) -> None:
         self.path = path
         self.rules = rules
@@ -476,10 +474,6 @@ def _read_cases(folder: Traversable | None, label: str) -> dict[str, ClinicalCas
     """The clinical cases of ``folder`` by id; two files with one id are an error."""
     if folder is None or not folder.is_dir():
         return {}
-    # The case-file format belongs to the clinical-case runner, which depends
-    # on the engine; imported here, when loading, to keep the import graph acyclic.
-    from spasm_advisor.analysis.clinical_cases import load_clinical_cases
-
     cases: dict[str, ClinicalCase] = {}
     for case in load_clinical_cases(folder, label):
         if case.id in cases:
@@ -494,9 +488,9 @@ def parse_hazard_log(
     data: Any,
     path: str,
     *,
-    rules: Mapping[str, RuleSpec],
-    recommendations: Mapping[str, RecommendationSpec],
-    sources: Mapping[str, Source],
+    rules: Mapping[str, RuleLike],
+    recommendations: Collection[str],
+    sources: Collection[str],
     invariants: Any = None,
     cases_folder: Traversable | None = None,
     cases_label: str = "cases",

@@ -4,7 +4,9 @@ Every problem is reported as a :class:`KnowledgeBaseError` naming the file,
 the line and, for rules, the rule id. Checks include: unknown keys, wrong
 types, duplicate ids, references to unknown facts, findings, catalogue ids or
 sources, comparisons that do not fit a fact's type, and findings that depend
-on their own absence (rules that cannot be stratified).
+on their own absence (rules that cannot be stratified). The invariants file,
+when there is one, is checked in the same load (see :mod:`spasm_advisor.kb.invariants`);
+what conditions mean is defined in :mod:`spasm_advisor.kb.conditions`.
 
 Hostile files are bounded: besides the YAML limits of :mod:`spasm_advisor.kb.yamlfile`
 (size, number of values, nesting, no aliases), a condition's text is at most
@@ -27,19 +29,16 @@ from typing import Any
 from spasm_advisor._suggest import did_you_mean
 from spasm_advisor.errors import ConditionSyntaxError, KnowledgeBaseError, brief
 from spasm_advisor.kb.conditions import (
-    All,
-    Any_,
-    Comparison,
-    Condition,
+    ConditionNameError,
     FindingRef,
-    Known,
-    Name,
-    Not,
+    dnf_size,
     negation_normal_form,
     parse_condition,
+    resolve,
     to_dnf,
 )
 from spasm_advisor.kb.hazards import parse_hazard_log
+from spasm_advisor.kb.invariants import parse_invariants
 from spasm_advisor.kb.model import (
     CATEGORIES,
     EVIDENCE_LEVELS,
@@ -483,64 +482,6 @@ def _cautions(doc: _Doc, node: Mapping[str, Any]) -> tuple[tuple[str, ...], tupl
 _RULE_KEYS = ("id", "title", "when", "then", "because", "sources")
 
 
-def _resolve(
-    cond: Condition, doc: _Doc, node: object, rule_id: str, facts: Mapping[str, FactSpec], findings: set[str]
-) -> Condition:
-    """Turn bare names into fact comparisons or finding references, checking types."""
-
-    def unknown(name: str) -> KnowledgeBaseError:
-        hint = did_you_mean(name, set(facts) | findings)
-        return doc.error(f"unknown fact or finding '{name}'{hint}", node, key="when", rule_id=rule_id)
-
-    if isinstance(cond, Name):
-        if cond.name in facts:
-            if facts[cond.name].type != "boolean":
-                raise doc.error(
-                    f"'{cond.name}' is not a yes/no fact; compare it with a value", node, key="when", rule_id=rule_id
-                )
-            return Comparison(cond.name, "==", True)
-        if cond.name in findings:
-            return FindingRef(cond.name)
-        raise unknown(cond.name)
-    if isinstance(cond, Comparison | Known):
-        spec = facts.get(cond.name)
-        if spec is None:
-            if cond.name in findings:
-                raise doc.error(
-                    f"'{cond.name}' is a finding: refer to it by name alone", node, key="when", rule_id=rule_id
-                )
-            raise unknown(cond.name)
-        if isinstance(cond, Comparison):
-            _check_comparison(cond, spec, doc, node, rule_id)
-        return cond
-    if isinstance(cond, Not):
-        return Not(_resolve(cond.item, doc, node, rule_id, facts, findings))
-    if isinstance(cond, All | Any_):
-        items = tuple(_resolve(item, doc, node, rule_id, facts, findings) for item in cond.items)
-        return All(items) if isinstance(cond, All) else Any_(items)
-    return cond
-
-
-def _check_comparison(cond: Comparison, spec: FactSpec, doc: _Doc, node: object, rule_id: str) -> None:
-    value = cond.value
-    if spec.type == "boolean":
-        ok = isinstance(value, bool) and cond.op in ("==", "!=")
-        expected = "== or != with true or false"
-    elif spec.type == "integer":
-        ok = isinstance(value, int) and not isinstance(value, bool)
-        expected = "an integer"
-    else:
-        ok = isinstance(value, str) and value in spec.values and cond.op in ("==", "!=")
-        expected = "== or != with one of " + ", ".join(spec.values)
-    if not ok:
-        raise doc.error(
-            f"'{cond.name} {cond.op} {value}' does not fit {spec.type} fact '{spec.id}' (expected {expected})",
-            node,
-            key="when",
-            rule_id=rule_id,
-        )
-
-
 def _parse_actions(
     doc: _Doc, node: Mapping[str, Any], rule_id: str, catalogue: Mapping[str, RecommendationSpec]
 ) -> tuple[Action, ...]:
@@ -665,8 +606,11 @@ def _load_rule_files(
             parsed = parse_condition(node["when"])
         except ConditionSyntaxError as exc:
             raise doc.error(f"in 'when': {exc}", node, key="when", rule_id=rule_id) from exc
-        resolved = _resolve(parsed, doc, node, rule_id, facts, findings)
-        branches = _dnf_size(negation_normal_form(resolved))
+        try:
+            resolved = resolve(parsed, facts, findings)
+        except ConditionNameError as exc:
+            raise doc.error(str(exc), node, key="when", rule_id=rule_id) from exc
+        branches = dnf_size(negation_normal_form(resolved))
         if branches > MAX_BRANCHES:
             raise doc.error(
                 f"the condition has {brief(branches)} branches when expanded (the limit is {MAX_BRANCHES}): "
@@ -718,18 +662,6 @@ def _check_condition_shape(doc: _Doc, node: Mapping[str, Any], rule_id: str) -> 
                 key="when",
                 rule_id=rule_id,
             )
-
-
-def _dnf_size(cond: Condition) -> int:
-    """How many branches ``to_dnf`` would make of an NNF condition, without making them."""
-    if isinstance(cond, Any_):
-        return sum(_dnf_size(item) for item in cond.items)
-    if isinstance(cond, All):
-        size = 1
-        for item in cond.items:
-            size = min(size * _dnf_size(item), 10**9)  # stays small to print, still over the limit
-        return size
-    return 1
 
 
 def _reaches(graph: dict[str, set[str]], start: str, goal: str) -> bool:
@@ -843,11 +775,10 @@ def load_knowledge_base(
         raise KnowledgeBaseError("no rule files (*.yaml) found", path=rules_name)
 
     invariants_entry = knowledge_root / "invariants.yaml"
-    invariants: tuple[object, ...] = ()
+    invariants_doc = None
     if invariants_entry.is_file():
-        doc, data = _read(invariants_entry, f"{knowledge_name}/invariants.yaml")
+        invariants_doc, data = _read(invariants_entry, f"{knowledge_name}/invariants.yaml")
         digest.update(b"knowledge/invariants.yaml\0" + data + b"\0")
-        invariants = (doc,)
 
     regions_entry = knowledge_root / "regions.yaml"
     regions: dict[str, Region] = {}
@@ -862,6 +793,11 @@ def load_knowledge_base(
     catalogue = _load_catalogue(docs["recommendations.yaml"], sources)
     rules = _load_rule_files(rule_docs, facts, catalogue, sources)
     findings = frozenset(name for rule in rules for name in rule.derives)
+    invariants = (
+        parse_invariants(invariants_doc.data, invariants_doc.name, facts, findings, catalogue, sources)
+        if invariants_doc is not None
+        else ()
+    )
     hazard_doc = docs["hazards.yaml"]
     hazards = parse_hazard_log(
         hazard_doc.data,
@@ -869,12 +805,12 @@ def load_knowledge_base(
         rules={r.id: r for r in rules},
         recommendations=catalogue,
         sources=sources,
-        invariants=invariants[0].data if invariants else None,  # type: ignore[attr-defined]
+        invariants=invariants_doc.data if invariants_doc is not None else None,
         cases_folder=knowledge_root / "cases",
         cases_label=f"{knowledge_name}/cases",
     )
     version = str(docs["facts.yaml"].data.get("release", "0"))
-    kb = KnowledgeBase(
+    return KnowledgeBase(
         facts=MappingProxyType(facts),
         recommendations=MappingProxyType(catalogue),
         sources=MappingProxyType(sources),
@@ -890,13 +826,3 @@ def load_knowledge_base(
         regions=MappingProxyType(regions),
         default_region=default_region,
     )
-    _check_invariants(kb)
-    return kb
-
-
-def _check_invariants(kb: KnowledgeBase) -> None:
-    """Read the invariants now, so a rule change that removes a finding or item one names fails the load."""
-    # Imported here: the invariant language lives with the analysis that proves it, which imports the engine.
-    from spasm_advisor.analysis.invariants import load_invariants
-
-    load_invariants(kb)

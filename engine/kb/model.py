@@ -7,10 +7,21 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
-from spasm_advisor.kb.conditions import Condition, Literal_
+from spasm_advisor.kb.conditions import (
+    ACTION_KINDS,
+    TRIAGE_LEVELS,
+    All,
+    Any_,
+    Condition,
+    Literal_,
+    Not,
+    render,
+    triage_rank,
+)
 from spasm_advisor.kb.hazards import HazardLog
 
 __all__ = [
+    "ACTION_KINDS",
     "CATEGORIES",
     "EVIDENCE_LEVELS",
     "FACT_ROLES",
@@ -20,6 +31,7 @@ __all__ = [
     "Citation",
     "Evidence",
     "FactSpec",
+    "Invariant",
     "KnowledgeBase",
     "Provenance",
     "RecommendationSpec",
@@ -29,19 +41,12 @@ __all__ = [
     "triage_rank",
 ]
 
-TRIAGE_LEVELS: tuple[str, ...] = ("self_care", "routine", "urgent", "emergency")
 CATEGORIES: tuple[str, ...] = ("relief", "therapy", "referral")
 EVIDENCE_LEVELS: tuple[str, ...] = ("recommended", "weak", "insufficient", "not_recommended", "conflicting")
 FACT_ROLES: tuple[str, ...] = ("red_flag", "caution", "sign", "cause", "condition", "context", "preference")
 RULE_STATUSES: tuple[str, ...] = ("testing", "production", "research", "expired")
-ACTION_KINDS: tuple[str, ...] = ("derive", "triage", "recommend", "withhold", "caution")
 
 FactType = Literal["boolean", "integer", "enum"]
-
-
-def triage_rank(level: str) -> int:
-    """0 for ``self_care`` up to 3 for ``emergency``."""
-    return TRIAGE_LEVELS.index(level)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,8 +214,42 @@ class RuleSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class Invariant:
+    """A safety property every case must satisfy: if ``given`` is true, ``require`` is true.
+
+    Both are resolved conditions of the rule language plus the outcome atoms
+    (``triage OP LEVEL``, ``recommends``, ``withholds``); ``given`` None means
+    every case.
+    """
+
+    id: str
+    title: str
+    given: Condition | None
+    require: Condition
+    because: str | None
+    path: str
+    line: int
+    sources: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """``if GIVEN then REQUIRE`` in readable form."""
+        return f"if {_render_invariant(self.given)} then {_render_invariant(self.require)}"
+
+
+def _render_invariant(cond: Condition | None) -> str:
+    if cond is None:
+        return "any case"
+    if isinstance(cond, All | Any_) and cond.items:
+        joiner = " and " if isinstance(cond, All) else " or "
+        return "(" + joiner.join(_render_invariant(c) for c in cond.items) + ")"
+    if isinstance(cond, Not):
+        return f"not {_render_invariant(cond.item)}"
+    return render(cond)
+
+
+@dataclass(frozen=True, slots=True)
 class KnowledgeBase:
-    """A whole, validated knowledge base: vocabulary, catalogue, sources, rules and hazard log.
+    """A whole, validated knowledge base: vocabulary, catalogue, sources, rules, invariants and hazard log.
 
     ``rules`` are in firing-priority order (stratum, then id). ``digest`` is a
     SHA-256 over the content of every file, so two results with the same
@@ -225,7 +264,7 @@ class KnowledgeBase:
     findings: frozenset[str]
     version: str
     digest: str
-    invariants: tuple[object, ...] = ()
+    invariants: tuple[Invariant, ...] = ()
     rules_location: str = ""
     knowledge_location: str = ""
     rule_index: Mapping[str, RuleSpec] = field(default_factory=lambda: MappingProxyType({}))

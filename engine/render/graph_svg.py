@@ -21,7 +21,7 @@ import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from spasm_advisor.kb.conditions import Comparison, FindingRef, Known, Literal_
+from spasm_advisor.kb.conditions import FindingRef, Literal_, holds_on_absence
 from spasm_advisor.kb.model import TRIAGE_LEVELS, KnowledgeBase
 
 __all__ = [
@@ -136,13 +136,7 @@ class Layout:
 
 def _reads_absence(lit: Literal_) -> bool:
     """Whether a literal holds on an absence: no finding, a 'no' answer, or an unanswered fact."""
-    if isinstance(lit, FindingRef):
-        return lit.negated
-    if isinstance(lit, Known):
-        return not lit.known
-    if isinstance(lit, Comparison) and isinstance(lit.value, bool):
-        return (lit.op == "==") != lit.value
-    return False
+    return holds_on_absence(lit)
 
 
 def _target_key(kind: str, target: str) -> str:
