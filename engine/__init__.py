@@ -12,7 +12,7 @@ Describe a case as facts, get a triage level and explained recommendations::
 from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
 from importlib.metadata import version as _version
 
-from spasm_advisor.errors import CaseError, CaseProblem, EngineError, KnowledgeBaseError
+from spasm_advisor.errors import CaseError, CaseProblem, EngineError, KnowledgeBaseError, SealError
 from spasm_advisor.inference.advisor import Advisor
 from spasm_advisor.inference.assessment import NOTICE, Assessment, CitedSource, Derivation, Recommendation, Withheld
 from spasm_advisor.io.case import Case
@@ -39,6 +39,7 @@ __all__ = [
     "KnowledgeBase",
     "KnowledgeBaseError",
     "Recommendation",
+    "SealError",
     "Withheld",
     "__version__",
     "load_knowledge_base",

@@ -21,7 +21,8 @@ CHECKS = sorted(p.name for p in ANOMALIES.iterdir() if p.is_dir() and p.name != 
 
 
 def _verify(rules: Path):
-    return verify(Advisor.from_paths(rules, MINI_KNOWLEDGE))
+    # Each anomaly's rules with the mini knowledge folder: not the sealed mini base.
+    return verify(Advisor.from_paths(rules, MINI_KNOWLEDGE, sealed=False))
 
 
 def test_clean_base_verifies_clean():
@@ -47,7 +48,7 @@ def test_each_anomaly_is_found_alone(check):
 
 def test_gap_comes_with_an_example():
     """A gap is shown with a concrete case that gets no recommendation."""
-    advisor = Advisor.from_paths(ANOMALIES / "gap", MINI_KNOWLEDGE)
+    advisor = Advisor.from_paths(ANOMALIES / "gap", MINI_KNOWLEDGE, sealed=False)
     (gap,) = _verify(ANOMALIES / "gap").anomalies
     assert gap.example is not None
     assert advisor.assess(gap.example).recommendations == ()
@@ -55,7 +56,7 @@ def test_gap_comes_with_an_example():
 
 def test_violated_invariant_has_counterexample_the_engine_reproduces():
     """A violation comes with a counterexample, and the experta engine really violates it there."""
-    advisor = Advisor.from_paths(DATA / "violations" / "rules", MINI_KNOWLEDGE)
+    advisor = Advisor.from_paths(DATA / "violations" / "rules", MINI_KNOWLEDGE, sealed=False)
     report = verify(advisor)
     status = {r.id: r for r in report.invariants}
     violated = status["no_painkiller_on_anticoagulants"]
@@ -106,7 +107,7 @@ def test_bundled_knowledge_base_verifies_clean(advisor):
 def test_diff_one_threshold():
     """Changing one threshold shows as a changed rule and a behavioural region with an example."""
     old = Advisor.from_paths(DATA / "mini" / "rules", MINI_KNOWLEDGE)
-    new = Advisor.from_paths(DATA / "threshold_changed" / "rules", MINI_KNOWLEDGE)
+    new = Advisor.from_paths(DATA / "threshold_changed" / "rules", MINI_KNOWLEDGE, sealed=False)
     result = diff_knowledge_bases(old, new)
     assert result.rules_changed == (("older", ("when",)),)
     assert result.behaviour_changed
@@ -158,16 +159,31 @@ def test_why_not_failed_conditions_show_values(mini):
 
 def test_cli_verify_exit_codes():
     """rules verify exits 0 when clean, 1 on a violation or error anomaly."""
-    ok = run("rules", "verify", "--rules", str(ANOMALIES / "clean"), "--knowledge", str(MINI_KNOWLEDGE))
+    ok = run("rules", "verify", "--rules", str(ANOMALIES / "clean"), "--knowledge", str(MINI_KNOWLEDGE), "--unsealed")
     assert ok.returncode == 0, ok.stderr
     assert "PROVED" in ok.stdout
     assert "OK" in ok.stdout
-    bad = run("rules", "verify", "--rules", str(DATA / "violations" / "rules"), "--knowledge", str(MINI_KNOWLEDGE))
+    bad = run(
+        "rules",
+        "verify",
+        "--rules",
+        str(DATA / "violations" / "rules"),
+        "--knowledge",
+        str(MINI_KNOWLEDGE),
+        "--unsealed",
+    )
     assert bad.returncode == 1
     assert "VIOLATED no_painkiller_on_anticoagulants" in bad.stdout
     assert "counterexample: {on_anticoagulants: true}" in bad.stdout
     error = run(
-        "rules", "verify", "--rules", str(ANOMALIES / "never_fires"), "--knowledge", str(MINI_KNOWLEDGE), "--json"
+        "rules",
+        "verify",
+        "--rules",
+        str(ANOMALIES / "never_fires"),
+        "--knowledge",
+        str(MINI_KNOWLEDGE),
+        "--json",
+        "--unsealed",
     )
     assert error.returncode == 1
     assert json.loads(error.stdout)["errors"][0]["check"] == "never_fires"
@@ -187,7 +203,8 @@ def test_cli_diff(tmp_path):
         (tmp_path / name).mkdir()
         (tmp_path / name / "rules").symlink_to(rules)
         (tmp_path / name / "knowledge").symlink_to(MINI_KNOWLEDGE)
-    changed = run("rules", "diff", str(tmp_path / "old"), str(tmp_path / "new"))
+    # The new version is still being written: compared unsealed.
+    changed = run("rules", "diff", str(tmp_path / "old"), str(tmp_path / "new"), "--unsealed")
     assert changed.returncode == 1
     assert "Rule changed: older (when)" in changed.stdout
     assert "triage: routine -> self_care" in changed.stdout
