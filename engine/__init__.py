@@ -18,11 +18,12 @@ import typing as _typing
 from importlib import import_module as _import_module
 
 if _typing.TYPE_CHECKING:
-    from spasm_advisor.errors import CaseError, CaseProblem, EngineError, KnowledgeBaseError
+    from spasm_advisor.errors import CaseError, CaseProblem, EngineError, KnowledgeBaseError, SealError
     from spasm_advisor.inference.advisor import Advisor
     from spasm_advisor.inference.assessment import (
         NOTICE,
         Assessment,
+        AssessmentSummary,
         CitedSource,
         Derivation,
         Recommendation,
@@ -41,6 +42,7 @@ _HOMES = {
     "TRIAGE_LEVELS": "spasm_advisor.kb.model",
     "Advisor": "spasm_advisor.inference.advisor",
     "Assessment": "spasm_advisor.inference.assessment",
+    "AssessmentSummary": "spasm_advisor.inference.assessment",
     "Case": "spasm_advisor.io.case",
     "CaseError": "spasm_advisor.errors",
     "CaseProblem": "spasm_advisor.errors",
@@ -50,6 +52,7 @@ _HOMES = {
     "KnowledgeBase": "spasm_advisor.kb.model",
     "KnowledgeBaseError": "spasm_advisor.errors",
     "Recommendation": "spasm_advisor.inference.assessment",
+    "SealError": "spasm_advisor.errors",
     "Withheld": "spasm_advisor.inference.assessment",
     "load_knowledge_base": "spasm_advisor.kb.loader",
 }
@@ -59,6 +62,7 @@ __all__ = [
     "TRIAGE_LEVELS",
     "Advisor",
     "Assessment",
+    "AssessmentSummary",
     "Case",
     "CaseError",
     "CaseProblem",
@@ -68,6 +72,7 @@ __all__ = [
     "KnowledgeBase",
     "KnowledgeBaseError",
     "Recommendation",
+    "SealError",
     "Withheld",
     "__version__",
     "load_knowledge_base",

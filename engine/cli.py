@@ -7,21 +7,27 @@ its own. Adding a command is writing its function and adding its entry.
 
 The exit code is a contract (:class:`~spasm_advisor.errors.ExitCode`): 0
 success, 1 findings, 2 usage or input error, 3 internal error, 130
-interrupted. An error prints one line on stderr; ``--debug`` adds the
-traceback. This module is the only place that prints.
+interrupted. A bad case, a broken or unsealed knowledge base and an output
+that cannot be written are usage or input errors. An error prints one line on
+stderr; ``--debug`` adds the traceback. Everything printed goes through
+:func:`~spasm_advisor.errors.escape_controls`, so no text a file or an
+argument holds can control the terminal; only the colour codes of the
+report's own styling pass, and only to a terminal. This module is the only
+place that prints.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from spasm_advisor.errors import EngineError, ExitCode, UsageError, one_line
+from spasm_advisor.errors import EngineError, ExitCode, UsageError, escape_controls, one_line
 
 if TYPE_CHECKING:
     from spasm_advisor import Advisor
@@ -87,11 +93,18 @@ class Group:
     commands: Mapping[str, Command | Group]
 
 
-#: The options of every command that reads a knowledge base.
-KB_OPTIONS = (
+#: The folders of another knowledge base.
+KB_FOLDERS = (
     arg("--rules", metavar="DIR", help="rules folder of another knowledge base"),
     arg("--knowledge", metavar="DIR", help="knowledge folder of another knowledge base"),
 )
+_UNSEALED = arg(
+    "--unsealed",
+    action="store_true",
+    help="load the knowledge base without checking its files against knowledge/manifest.yaml (for authoring)",
+)
+#: The options of every command that reads a knowledge base.
+KB_OPTIONS = (*KB_FOLDERS, _UNSEALED)
 
 
 def _json_option(help: str = "print as JSON") -> Arg:
@@ -112,6 +125,46 @@ REGION_OPTION = arg(
 DETAILS_OPTION = arg("-v", "--details", action="store_true", help="add each item's advice, cautions and evidence")
 
 
+# --- output ----------------------------------------------------------------------
+
+# The styling codes of render.terminal.Style: the only escape sequences written, and only to a terminal.
+_SGR = re.compile(r"(\x1b\[[0-9;]*m)")
+
+
+def _write(text: str) -> None:
+    """Write report text to standard output, control characters escaped (newlines and tabs kept).
+
+    On a terminal the report's own colour and bold codes pass; every other
+    control character is escaped, wherever it came from.
+    """
+    stream = sys.stdout
+    if stream is None:
+        raise UsageError("standard output is closed: nothing can be printed")
+    try:
+        tty = bool(stream.isatty())
+    except (AttributeError, ValueError):
+        tty = False
+    parts = _SGR.split(text) if tty and "\x1b" in text else [text]
+    safe = "".join(part if i % 2 else escape_controls(part, multiline=True) for i, part in enumerate(parts))
+    try:
+        stream.write(safe)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:  # a full disk, /dev/full
+        raise UsageError(f"cannot write the output: {exc.strerror or exc}") from exc
+
+
+def _say(text: str = "") -> None:
+    """Print a line (or a few) of report text to standard output, escaped."""
+    _write(text + "\n")
+
+
+def _tell(text: str) -> None:
+    """Print a message to standard error, escaped; nothing when standard error is closed."""
+    if sys.stderr is not None:
+        print(escape_controls(text, multiline=True), file=sys.stderr)
+
+
 # --- shared steps of the commands ------------------------------------------------
 
 
@@ -121,16 +174,20 @@ def _load_advisor(args: argparse.Namespace) -> Advisor:
 
     if bool(args.rules) != bool(args.knowledge):
         raise UsageError("--rules and --knowledge go together: give both folders")
+    sealed = not getattr(args, "unsealed", False)
     if args.rules:
-        return Advisor.from_paths(Path(args.rules), Path(args.knowledge))
-    return Advisor.default()
+        return Advisor.from_paths(Path(args.rules), Path(args.knowledge), sealed=sealed)
+    return Advisor.default(sealed=sealed)
 
 
 def _read_case(name: str) -> object:
     from spasm_advisor.io.reader import read_case_file, read_case_stream
 
-    # Both readers stop at the size limit, so /dev/zero or a huge pipe cannot fill memory.
+    # Both readers stop at the size limit, so /dev/zero or a huge pipe cannot fill memory;
+    # a case file must be a regular file, so a FIFO cannot block.
     if name == "-":
+        if sys.stdin is None or not hasattr(sys.stdin, "buffer"):
+            raise UsageError("standard input is closed: give a case file")
         return read_case_stream(sys.stdin.buffer, "<stdin>")
     return read_case_file(name)
 
@@ -143,7 +200,8 @@ def _advisor_and_case(args: argparse.Namespace) -> tuple[Advisor, Case]:
 
 
 def _print_json(data: object) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False))
+    """Print JSON with every unprintable character as a JSON escape: the same data, safe on a terminal."""
+    _write(escape_controls(json.dumps(data, indent=2, ensure_ascii=False), json=True) + "\n")
 
 
 def _require_audit_extra() -> None:
@@ -213,13 +271,13 @@ def _cmd_assess(args: argparse.Namespace) -> int:
     assessment = _assess(advisor, case, args.region)
     fmt = "json" if args.json else (args.format or "text")
     if fmt == "json":
-        print(assessment.to_json())
+        _write(escape_controls(assessment.to_json(), json=True) + "\n")
     elif fmt == "cds-hooks":
         from spasm_advisor.io.cds_hooks import to_cds_hooks
 
         _print_json(to_cds_hooks(assessment, advisor.knowledge_base))
     else:
-        sys.stdout.write(_report_text(assessment, advisor, details=args.details))
+        _write(_report_text(assessment, advisor, details=args.details))
     return ExitCode.OK
 
 
@@ -239,11 +297,11 @@ def _cmd_cases(args: argparse.Namespace) -> int:
     for case in cases:
         problems = check_case(advisor, case)
         status = "FAIL" if problems else "ok"
-        print(f"{status:4} {case.id}: {case.title}")
+        _say(escape_controls(f"{status:4} {case.id}: {case.title}"))
         for problem in problems:
-            print(f"       - {problem}")
+            _say(escape_controls(f"       - {problem}"))
         failed += bool(problems)
-    print(f"{len(cases) - failed} passed, {failed} failed")
+    _say(f"{len(cases) - failed} passed, {failed} failed")
     return ExitCode.FINDINGS if failed else ExitCode.OK
 
 
@@ -255,20 +313,20 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     kb = advisor.knowledge_base
     fmt = "json" if args.json else (args.format or "text")
     if fmt == "json":
-        text = json.dumps(assessment.explain(), indent=2, ensure_ascii=False) + "\n"
+        text = escape_controls(json.dumps(assessment.explain(), indent=2, ensure_ascii=False), json=True) + "\n"
     elif fmt == "html":
         text = render_explanation_html(assessment, kb)
     else:
         width = _terminal(sys.stdout)[0] if args.output is None else 80
         text = render_explanation(assessment, kb, width=width)
     if args.output is None:
-        sys.stdout.write(text)
+        _write(text)
         return ExitCode.OK
     try:
         Path(args.output).write_text(text, encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"{args.output}: cannot write: {exc.strerror}") from exc
-    print(f"wrote {args.output}", file=sys.stderr)
+    _tell(f"wrote {args.output}")
     return ExitCode.OK
 
 
@@ -280,7 +338,7 @@ def _cmd_why_not(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(answer.to_dict())
     else:
-        sys.stdout.write(render_why_not(answer))
+        _write(render_why_not(answer))
     return ExitCode.OK
 
 
@@ -305,7 +363,7 @@ def _cmd_rules_list(args: argparse.Namespace) -> int:
     if args.json:
         _print_json([rule_catalogue.rule_summary(kb, r) for r in rows])
     else:
-        sys.stdout.write(rule_catalogue.render_list(rows))
+        _write(rule_catalogue.render_list(rows))
     return ExitCode.OK
 
 
@@ -317,7 +375,7 @@ def _cmd_rules_show(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(rule_catalogue.rule_details(kb, rule))
     else:
-        sys.stdout.write(rule_catalogue.render_rule(kb, rule))
+        _write(rule_catalogue.render_rule(kb, rule))
     return ExitCode.OK
 
 
@@ -357,7 +415,7 @@ def _cmd_rules_verify(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(report.to_dict())
     else:
-        sys.stdout.write(render_verification(report))
+        _write(render_verification(report))
     return ExitCode.OK if report.ok else ExitCode.FINDINGS
 
 
@@ -376,7 +434,7 @@ def _cmd_rules_report(args: argparse.Namespace) -> int:
         Path(args.output).write_text(text, encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"{args.output}: cannot write: {exc.strerror}") from exc
-    print(f"wrote {args.output}", file=sys.stderr)
+    _tell(f"wrote {args.output}")
     return ExitCode.OK
 
 
@@ -393,9 +451,9 @@ def _cmd_rules_safety_case(args: argparse.Namespace) -> int:
     if fmt == "json":
         _print_json(case.to_dict())
     elif fmt == "md":
-        sys.stdout.write(render_safety_case_markdown(case))
+        _write(render_safety_case_markdown(case))
     else:
-        sys.stdout.write(render_safety_case_text(case))
+        _write(render_safety_case_text(case))
     return ExitCode.OK if case.ok else ExitCode.FINDINGS
 
 
@@ -404,14 +462,47 @@ def _cmd_rules_diff(args: argparse.Namespace) -> int:
     from spasm_advisor import Advisor
     from spasm_advisor.analysis.diff import diff_knowledge_bases, render_diff
 
-    old = Advisor.from_paths(Path(args.old) / "rules", Path(args.old) / "knowledge")
-    new = Advisor.from_paths(Path(args.new) / "rules", Path(args.new) / "knowledge")
+    sealed = not args.unsealed
+    old = Advisor.from_paths(Path(args.old) / "rules", Path(args.old) / "knowledge", sealed=sealed)
+    new = Advisor.from_paths(Path(args.new) / "rules", Path(args.new) / "knowledge", sealed=sealed)
     result = diff_knowledge_bases(old, new)
     if args.json:
         _print_json(result.to_dict())
     else:
-        sys.stdout.write(render_diff(result))
+        _write(render_diff(result))
     return ExitCode.FINDINGS if result.behaviour_changed else ExitCode.OK
+
+
+def _cmd_rules_seal(args: argparse.Namespace) -> int:
+    """Write (or with --check, compare) the manifest of a knowledge base."""
+    from spasm_advisor.kb.loader import seal_knowledge_base, verify_seal
+    from spasm_advisor.kb.resources import bundled_knowledge_dir, bundled_rules_dir
+
+    if bool(args.rules) != bool(args.knowledge):
+        raise UsageError("--rules and --knowledge go together: give both folders")
+    labels: dict[str, str] = {}
+    if args.rules:
+        rules, knowledge = Path(args.rules), Path(args.knowledge)
+    else:
+        bundled_rules, bundled_knowledge = bundled_rules_dir(), bundled_knowledge_dir()
+        if not isinstance(bundled_rules, Path) or not isinstance(bundled_knowledge, Path):
+            raise UsageError("the bundled knowledge base is not a folder on disk: give --rules and --knowledge")
+        rules, knowledge = bundled_rules, bundled_knowledge
+        labels = {"rules_label": "rules", "knowledge_label": "knowledge"}
+    if args.check:
+        manifest = f"{labels.get('knowledge_label', args.knowledge)}/manifest.yaml"
+        differences = verify_seal(rules, knowledge, **labels)
+        for difference in differences:
+            _say(escape_controls(f"{difference.display} {difference.message(manifest)}"))
+        if differences:
+            _tell(f"{PROG}: {len(differences)} difference(s) from the manifest: run '{PROG} rules seal'")
+            return ExitCode.FINDINGS
+        _say("sealed: every file matches the manifest")
+        return ExitCode.OK
+    result = seal_knowledge_base(rules, knowledge, **labels)
+    state = "wrote" if result.written else "already up to date:"
+    _say(f"{state} {result.manifest} ({result.files} files, {result.digest})")
+    return ExitCode.OK
 
 
 # --- batch ---------------------------------------------------------------------------
@@ -420,12 +511,14 @@ def _cmd_rules_diff(args: argparse.Namespace) -> int:
 def _cmd_batch(args: argparse.Namespace) -> int:
     import signal
 
-    from spasm_advisor.io.batch import Batch, count_records, default_workers
+    from spasm_advisor.io.batch import MAX_RECORD_BYTES, Batch, count_records, default_workers
 
     if bool(args.rules) != bool(args.knowledge):
         raise UsageError("--rules and --knowledge go together: give both folders")
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be at least 1, got {args.workers}")
+    if args.max_record_bytes is not None and args.max_record_bytes < 1:
+        raise UsageError(f"--max-record-bytes must be at least 1, got {args.max_record_bytes}")
     batch = Batch(
         args.input,
         args.output,
@@ -436,6 +529,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         workers=args.workers or default_workers(),
         resume=args.resume,
         record=args.record,
+        max_record_bytes=args.max_record_bytes or MAX_RECORD_BYTES,
+        sealed=not args.unsealed,
     )
     bar = None
     if not args.quiet and (args.progress or sys.stderr.isatty()):
@@ -461,15 +556,14 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     if interrupted:
         resumable = args.output != "-" and batch.out_format != "parquet"
         hint = "; run again with --resume to continue" if resumable else ""
-        print(f"{PROG}: interrupted after {summary.records:,} complete records{hint}", file=sys.stderr)
+        _tell(f"{PROG}: interrupted after {summary.records:,} complete records{hint}")
         return ExitCode.INTERRUPTED
     if not args.quiet:
         earlier = f", {summary.resumed:,} of them from an earlier run" if summary.resumed else ""
         levels = ", ".join(f"{level} {count:,}" for level, count in summary.levels())
-        print(
+        _tell(
             f"{PROG} batch: {summary.records:,} records{earlier}: {summary.assessed:,} assessed "
-            f"({levels}), {summary.errors:,} errors",
-            file=sys.stderr,
+            f"({levels}), {summary.errors:,} errors"
         )
     return ExitCode.FINDINGS if summary.errors else ExitCode.OK
 
@@ -552,32 +646,32 @@ def _cmd_interview(args: argparse.Namespace) -> int:
         "'back' changes the previous answer, 'help' explains a question, Ctrl-C leaves. "
         f"General information, not medical advice: in an emergency call {phrase}."
     )
-    print("\n".join(wrap(intro, width)))
+    _say("\n".join(wrap(intro, width)))
     group = None
     try:
         while (spec := interview.current()) is not None:
             number, left = len(interview.answers) + 1, interview.remaining()
             if group_of(spec) != group:
                 group = group_of(spec)
-                print("\n" + style(f"Part {group + 1} of {len(ROLE_GROUP_TITLES)}: {ROLE_GROUP_TITLES[group]}", "bold"))
-            print("\n" + "\n".join(wrap(f"Question {number} ({left} left at most): {spec.question}", width, "", "  ")))
+                _say("\n" + style(f"Part {group + 1} of {len(ROLE_GROUP_TITLES)}: {ROLE_GROUP_TITLES[group]}", "bold"))
+            _say("\n" + "\n".join(wrap(f"Question {number} ({left} left at most): {spec.question}", width, "", "  ")))
             while True:
                 try:
-                    typed = input(f"  [{answer_hint(spec)}] > ")
+                    typed = input(escape_controls(f"  [{answer_hint(spec)}] > "))
                     if echo:
-                        print(typed)
+                        _say(typed)
                     reply = parse_reply(spec, typed)
                 except AnswerError as exc:
-                    print(f"  {exc}")
+                    _say(f"  {exc}")
                     continue
                 if reply.kind == "help":
                     for paragraph in help_text(spec).splitlines():
-                        print("\n".join(wrap(paragraph, width, "  ", "  ")))
+                        _say("\n".join(wrap(paragraph, width, "  ", "  ")))
                     continue
                 break
             if reply.kind == "back":
                 if interview.back() is None:
-                    print("  This is the first question: there is nothing to go back to.")
+                    _say("  This is the first question: there is nothing to go back to.")
                 continue
             interview.answer(spec.id, reply.value)
     except (KeyboardInterrupt, EOFError) as exc:
@@ -594,23 +688,23 @@ def _cmd_interview(args: argparse.Namespace) -> int:
                 if count > 1
                 else f"; the answer so far is saved in {save}"
             )
-        print(f"\n{PROG}: {reason}: no report{note}", file=sys.stderr)
+        _tell(f"\n{PROG}: {reason}: no report{note}")
         return ExitCode.INTERRUPTED if interrupted else ExitCode.FINDINGS
 
     assessment = _assess(advisor, interview.case(), args.region)
-    print()
+    _say()
     if interview.stopped_for_emergency:
-        print(style("Your answers call for emergency care, so the questions stop here.", "bold", "red") + "\n")
+        _say(style("Your answers call for emergency care, so the questions stop here.", "bold", "red") + "\n")
     else:
-        print(style("That was the last question. Here is your report.", "bold") + "\n")
-    sys.stdout.write(_report_text(assessment, advisor, details=args.details))
+        _say(style("That was the last question. Here is your report.", "bold") + "\n")
+    _write(_report_text(assessment, advisor, details=args.details))
     if save is not None:
         failed = _save_answers(save, case_yaml(interview.answers, kb))
         if failed:
-            print(f"{PROG}: error: cannot write {save}: {failed}; the case follows on standard output", file=sys.stderr)
-            sys.stdout.write(case_yaml(interview.answers, kb))
+            _tell(f"{PROG}: error: cannot write {save}: {failed}; the case follows on standard output")
+            _write(case_yaml(interview.answers, kb))
             return ExitCode.USAGE
-        print(f"\nAnswers saved to {save}: '{PROG} assess {save}' gives this report again.")
+        _say(f"\nAnswers saved to {save}: '{PROG} assess {save}' gives this report again.")
     return ExitCode.OK
 
 
@@ -654,7 +748,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         if isinstance(exc, EngineError):
             raise
         raise UsageError(str(exc)) from exc
-    print(f"{PROG}: serving on http://{args.host}:{args.port}/ (Ctrl-C stops)", file=sys.stderr)
+    _tell(f"{PROG}: serving on http://{args.host}:{args.port}/ (Ctrl-C stops)")
     if args.workers == 1:
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     else:
@@ -679,7 +773,7 @@ def _cmd_feedback_report(args: argparse.Namespace) -> int:
     if args.json:
         _print_json({**counts, "rules": [r.to_dict() for r in rows]})
     else:
-        sys.stdout.write(render_report(rows, counts))
+        _write(render_report(rows, counts))
     return ExitCode.OK
 
 
@@ -733,7 +827,7 @@ COMMANDS: Mapping[str, Command | Group] = {
         ),
     ),
     "rules": Group(
-        "inspect, verify, report on and compare rule bases",
+        "inspect, verify, report on, compare and seal rule bases",
         {
             "list": Command(
                 _cmd_rules_list,
@@ -787,6 +881,11 @@ COMMANDS: Mapping[str, Command | Group] = {
                     arg("old", metavar="OLD_DIR", help="folder holding rules/ and knowledge/ of the old version"),
                     arg("new", metavar="NEW_DIR", help="folder holding rules/ and knowledge/ of the new version"),
                     _json_option("print the diff as JSON"),
+                    arg(
+                        "--unsealed",
+                        action="store_true",
+                        help="load both knowledge bases without checking their manifests",
+                    ),
                 ),
             ),
             "safety-case": Command(
@@ -798,6 +897,18 @@ COMMANDS: Mapping[str, Command | Group] = {
                         arg("--format", choices=["text", "json", "md"], default=None, help="output format"),
                     ),
                     *KB_OPTIONS,
+                ),
+            ),
+            "seal": Command(
+                _cmd_rules_seal,
+                "write knowledge/manifest.yaml: every file of the knowledge base with its SHA-256",
+                (
+                    arg(
+                        "--check",
+                        action="store_true",
+                        help="write nothing; list every difference from the manifest (exit 1 if any)",
+                    ),
+                    *KB_FOLDERS,
                 ),
             ),
         },
@@ -840,7 +951,17 @@ COMMANDS: Mapping[str, Command | Group] = {
                 metavar="N",
                 help="worker processes, each with its own engine (default: one per CPU)",
             ),
-            arg("--resume", action="store_true", help="continue after the complete records already in OUTPUT"),
+            arg(
+                "--resume",
+                action="store_true",
+                help="continue after the complete records already in OUTPUT, if the input before them is unchanged",
+            ),
+            arg(
+                "--max-record-bytes",
+                type=int,
+                metavar="N",
+                help="largest input record; a larger one is an error record (default: 1000000, as for assess)",
+            ),
             one_of(
                 arg(
                     "--progress",
@@ -895,7 +1016,7 @@ COMMANDS: Mapping[str, Command | Group] = {
             arg(
                 "--jwt-audience", metavar="URL", help="base URL the JWT aud is checked against (default: --public-url)"
             ),
-            *KB_OPTIONS,
+            *KB_FOLDERS,
         ),
     ),
     "feedback": Group(
@@ -978,30 +1099,61 @@ def _print_traceback() -> None:
     traceback.print_exc()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return its exit code (:class:`~spasm_advisor.errors.ExitCode`)."""
-    arguments = list(sys.argv[1:] if argv is None else argv)
-    # Known before parsing, so that even an error while parsing can show its traceback.
-    debug = "--debug" in arguments
+def _flush_stdout() -> str | None:
+    """Flush standard output; why it cannot be written, or None.
+
+    After a failure the descriptor is pointed at the null device, so Python's
+    own flush at exit does not print a second, raw error.
+    """
+    if sys.stdout is None:
+        return None
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        import os
+
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, sys.stdout.fileno())
+            os.close(null)
+        except (OSError, ValueError):
+            pass
+        return None if isinstance(exc, BrokenPipeError) else (exc.strerror or str(exc))
+    return None
+
+
+def _run(arguments: list[str], debug: bool) -> int:
     try:
         args = build_parser().parse_args(arguments)
         return int(args.run(args))
     except EngineError as exc:
         if debug:
             _print_traceback()
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        _tell(f"{PROG}: error: {exc}")
         return exc.exit_code
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
+        _tell(f"{PROG}: interrupted")
         return ExitCode.INTERRUPTED
     except BrokenPipeError:
-        return ExitCode.OK
+        return ExitCode.OK  # a reader such as 'head' stopped early: nothing went wrong
     except Exception as exc:
         if debug:
             _print_traceback()
         hint = "" if debug else " (run with --debug for details)"
-        print(f"{PROG}: internal error: {type(exc).__name__}: {one_line(str(exc))}{hint}", file=sys.stderr)
+        _tell(f"{PROG}: internal error: {type(exc).__name__}: {one_line(str(exc))}{hint}")
         return ExitCode.INTERNAL
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return its exit code (:class:`~spasm_advisor.errors.ExitCode`)."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    # Known before parsing, so that even an error while parsing can show its traceback.
+    code = _run(arguments, debug="--debug" in arguments)
+    failure = _flush_stdout()
+    if failure is not None and code != ExitCode.USAGE:
+        _tell(f"{PROG}: error: cannot write the output: {failure}")
+        code = ExitCode.USAGE
+    return code
 
 
 if __name__ == "__main__":

@@ -5,24 +5,28 @@ most resembles, so callers can catch either::
 
     EngineError
     ├── KnowledgeBaseError (ValueError)       a rule, fact or catalogue file is wrong
+    │   └── SealError                         the files differ from the knowledge base's manifest
     ├── CircularDerivationError               findings derive each other in a circle
     ├── ConditionSyntaxError (ValueError)     a condition does not follow the grammar
     │   └── ConditionNameError                an unknown name, or a comparison that does not fit
-    ├── CaseError (ValueError)                a case does not fit the fact vocabulary
+    ├── CaseError (ValueError)                a case cannot be read or does not fit the fact vocabulary
     ├── JSONContentError (ValueError)         JSON that parses but is not a case's (duplicate key, NaN)
     ├── AnswerError (ValueError)              an interview answer does not fit its question
     ├── CellError (ValueError)                a CSV cell is not a value of its column's fact
-    ├── BatchError                            a batch cannot run (input, header, resume)
+    ├── BatchError                            a batch cannot run or go on (input, header, resume, output)
     ├── FhirResourceError (ValueError)        a FHIR resource given to the service does not parse
     ├── FeedbackError                         the service's feedback database cannot be used
+    ├── NotARegularFileError (OSError)        a case or knowledge file is a FIFO, device or folder
     ├── ApiError                              an HTTP error answer of the service (status, fields)
     ├── UnknownRegionError (ValueError)       a region the knowledge base does not define
     ├── UsageError                            the command line was called wrongly
     └── DependencyError (ImportError)         experta is missing or not the pinned release
 
 Each error carries where it happened (``path``, ``line``, ``field``) as
-attributes as well as in its one-line message: control characters (a
-newline in a key, say) are escaped in the message, so it is always one line.
+attributes as well as in its one-line message. The string form of every
+error goes through :func:`escape_controls`: a newline in a key, or an escape
+sequence in a file name, is shown escaped, so a message is always one line
+and nothing a file contains can control the terminal that shows it.
 
 Each error also carries the :class:`ExitCode` the command line ends with when
 it reaches the top (``exit_code``): every error raised on purpose is a usage
@@ -56,9 +60,13 @@ __all__ = [
     "FhirResourceError",
     "JSONContentError",
     "KnowledgeBaseError",
+    "NotARegularFileError",
+    "SealError",
     "UnknownRegionError",
     "UsageError",
     "brief",
+    "escape_controls",
+    "kind_of",
     "one_line",
 ]
 
@@ -66,11 +74,51 @@ __all__ = [
 MAX_LISTED_PROBLEMS = 50
 
 
-def one_line(text: str) -> str:
-    """``text`` with line breaks and other unprintable characters escaped, as ``repr`` would."""
+def escape_controls(text: str, *, multiline: bool = False, json: bool = False) -> str:
+    r"""``text`` with every character that could control a terminal escaped.
+
+    This is the one escaping function for text that came from a file or a
+    user (fact names, CSV headers, ids, paths, values): every character
+    Python does not consider printable is escaped, which covers the C0 and
+    C1 control characters (so every ANSI escape sequence, which starts with
+    ESC or CSI), DEL, line and paragraph separators, and invisible format
+    characters such as bidirectional overrides.
+
+    Args:
+        text: the text to show.
+        multiline: keep newlines and tabs (for reports); otherwise they are
+            escaped too, so the result is one line.
+        json: ``text`` is JSON (as ``json.dumps`` writes it): escape as
+            ``\uXXXX``, which JSON reads back as the same character, and keep
+            its line breaks.
+
+    Returns:
+        ``text`` unchanged when every character is printable, else a copy with
+        each unprintable character written as ``repr`` would (``\x1b``,
+        ``\u202e``) or, with ``json``, as a JSON escape.
+    """
     if text.isprintable():
         return text
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    keep = "\n" if json else "\n\t" if multiline else ""
+    out = []
+    for ch in text:
+        if ch.isprintable() or ch in keep:
+            out.append(ch)
+        elif json:
+            code = ord(ch)
+            if code > 0xFFFF:  # JSON spells characters beyond the BMP as a surrogate pair
+                code -= 0x10000
+                out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
+            else:
+                out.append(f"\\u{code:04x}")
+        else:
+            out.append(repr(ch)[1:-1])
+    return "".join(out)
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks and every other unprintable character escaped (see :func:`escape_controls`)."""
+    return escape_controls(text)
 
 
 def brief(value: object, limit: int = 60) -> str:
@@ -99,6 +147,22 @@ def brief(value: object, limit: int = 60) -> str:
     except Exception:  # a message must never fail
         text = f"a {type(value).__name__}"
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def kind_of(value: object) -> str:
+    """The JSON/YAML name of a value's type, for messages: ``a mapping``, ``a list``, ``text``, ``a number``..."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, datetime.date):
+        return "a date"
+    names = {int: "a number", float: "a number", str: "text", bytes: "binary data"}
+    return names.get(type(value), type(value).__name__)
 
 
 def _bounded_repr(value: object, limit: int, depth: int = 0) -> str:
@@ -144,10 +208,17 @@ class ExitCode(enum.IntEnum):
 
 
 class EngineError(Exception):
-    """Root of every error that Spasm Advisor raises on purpose."""
+    """Root of every error that Spasm Advisor raises on purpose.
+
+    Its string form is always one line with control characters escaped
+    (:func:`escape_controls`), whatever text the message quotes.
+    """
 
     #: How the command line exits when this error reaches it.
     exit_code: ClassVar[ExitCode] = ExitCode.USAGE
+
+    def __str__(self) -> str:
+        return escape_controls(super().__str__())
 
 
 class UsageError(EngineError):
@@ -199,6 +270,27 @@ class ConditionNameError(ConditionSyntaxError):
     """A condition names something the knowledge base does not have, or compares a fact wrongly."""
 
 
+class SealError(KnowledgeBaseError):
+    """The files of a knowledge base are not the ones its manifest lists.
+
+    Raised when a listed file is missing, a file is not listed, a file's
+    content changed since ``spasm-advisor rules seal`` wrote the manifest,
+    or there is no manifest. Load with ``sealed=False`` (``--unsealed``)
+    while authoring; reseal when the change is intended.
+
+    Attributes:
+        problem: ``missing``, ``extra``, ``changed`` or ``unsealed``.
+    """
+
+    def __init__(self, detail: str, *, path: str, problem: str) -> None:
+        self.problem = problem
+        super().__init__(detail, path=path)
+
+    def _format(self) -> str:
+        # Reads as a sentence about the file: "rules/x.yaml is missing; ...".
+        return one_line(f"{self.path} {self.detail}")
+
+
 @dataclass(frozen=True, slots=True)
 class CaseProblem:
     """One thing wrong with a case: the field, the value given and what was expected."""
@@ -211,20 +303,23 @@ class CaseProblem:
 
 
 class CaseError(EngineError, ValueError):
-    """A case does not fit the knowledge base's fact vocabulary.
+    """A case cannot be read, or does not fit the knowledge base's fact vocabulary.
 
     All problems are collected before raising, so one error names every
-    field that is wrong. ``problems`` holds them one by one.
+    field that is wrong. ``problems`` holds them one by one; ``source`` and
+    ``line`` say where, when known (the message starts ``source:line:``).
     """
 
-    def __init__(self, problems: Sequence[CaseProblem], *, source: str | None = None) -> None:
+    def __init__(self, problems: Sequence[CaseProblem], *, source: str | None = None, line: int | None = None) -> None:
         self.problems = tuple(problems)
         self.source = source
+        self.line = line
         listed = [p.message for p in self.problems[:MAX_LISTED_PROBLEMS]]
         if len(self.problems) > MAX_LISTED_PROBLEMS:
             listed.append(f"and {len(self.problems) - MAX_LISTED_PROBLEMS:,} more problems")
         text = "; ".join(listed) or "invalid case"
-        super().__init__(one_line(f"{source}: {text}" if source else text))
+        where = source if source is None or line is None else f"{source}:{line}"
+        super().__init__(one_line(f"{where}: {text}" if where else text))
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -245,7 +340,11 @@ class CellError(EngineError, ValueError):
 
 
 class BatchError(EngineError):
-    """A batch cannot run: unreadable input, a bad CSV header, or an output ``resume`` cannot continue."""
+    """A batch cannot run or cannot go on.
+
+    Unreadable input, a bad CSV header, an output ``resume`` cannot continue
+    (with the reason), or an output that cannot be written.
+    """
 
 
 class FhirResourceError(EngineError, ValueError):
@@ -255,6 +354,19 @@ class FhirResourceError(EngineError, ValueError):
         self.field = field
         self.expected = expected
         super().__init__(f"{field}: {message}")
+
+
+class NotARegularFileError(EngineError, OSError):
+    """A path to read names a folder, a FIFO, a socket or a device, not a regular file.
+
+    Attributes:
+        kind: what it is instead, in words (``a FIFO (named pipe)``).
+    """
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"it is {kind}, not a regular file")
+        self.kind = kind
+        self.strerror = f"it is {kind}, not a regular file"
 
 
 class FeedbackError(EngineError):

@@ -184,7 +184,7 @@ def evaluate(job: tuple[str, dict[str, Any], list[dict[str, Any]]]) -> tuple[str
         for name, doc in files.items():
             (rules_dir / name).write_text(yaml.safe_dump(doc, sort_keys=False))
         try:
-            advisor = Advisor.from_paths(rules_dir, REPO / "knowledge")
+            advisor = Advisor.from_paths(rules_dir, REPO / "knowledge", sealed=False)  # a mutant is never sealed
         except KnowledgeBaseError as exc:
             # The hazard log names the rule or withhold the mutant removed: the
             # mutant cannot load, so the safety case has caught it.

@@ -12,9 +12,8 @@ import json
 import sys
 from pathlib import Path
 
-import yaml
-
 from spasm_advisor import Advisor
+from spasm_advisor.kb.yamlfile import SCHEMA_CORE, load_yaml_text
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -25,7 +24,8 @@ def main(out_dir: str) -> int:
     out.mkdir(parents=True, exist_ok=True)
     paths = sorted((REPO / "knowledge" / "cases").glob("*.yaml")) + sorted((REPO / "examples").glob("*.yaml"))
     for path in paths:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # Read as assess reads a case: YAML 1.2 core schema.
+        document = load_yaml_text(path.read_text(encoding="utf-8"), str(path), schema=SCHEMA_CORE)
         facts = document.get("case", document)
         result = advisor.assess(facts).to_dict()
         (out / f"{path.name}.json").write_text(json.dumps(result, sort_keys=True, indent=1), encoding="utf-8")

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -48,6 +49,11 @@ def jsonl(text: str) -> list[dict[str, object]]:
 
 def csv_rows(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
+
+
+def copy_resume_record(run_output: Path, output: Path) -> None:
+    """Give ``output`` (a copy of part of ``run_output``) the resume record of the run that wrote ``run_output``."""
+    shutil.copyfile(f"{run_output}.resume", f"{output}.resume")
 
 
 # ---------------------------------------------------------------------------
@@ -260,6 +266,7 @@ def test_resume_after_a_kill_mid_record(many, tmp_path, fmt):
     cut = full.index(b"\n", len(full) // 3) + 40  # 40 bytes into a record
     out = tmp_path / f"out.{fmt}"
     out.write_bytes(full[:cut])
+    copy_resume_record(source.parent / f"ref.{fmt}", out)
     result = run(str(source), "-o", str(out), "--workers", "2", "--resume")
     assert result.returncode == 1, result.stderr
     assert out.read_bytes() == full
@@ -384,6 +391,7 @@ def test_summary_counts_cover_resumed_records(many, tmp_path):
     source, reference = many
     out = tmp_path / "out.csv"
     out.write_bytes(reference["csv"][: reference["csv"].index(b"\n", 5_000) + 1])
+    copy_resume_record(source.parent / "ref.csv", out)
     result = run(str(source), "-o", str(out), "--workers", "1", "--resume")
     rows = csv_rows(out.read_text())
     for level in ("emergency", "urgent", "routine", "self_care"):

@@ -118,6 +118,7 @@ def test_broken_knowledge_base(tmp_path):
         str(tmp_path / "kb" / "rules"),
         "--knowledge",
         str(tmp_path / "kb" / "knowledge"),
+        "--unsealed",  # edited since sealed, as while authoring
         stdin="{}",
     )
     assert out.returncode == 2
@@ -169,7 +170,7 @@ def test_exit_1_findings(tmp_path):
     [
         (("assess",), None, "the following arguments are required: CASE"),
         (("no-such-command",), None, "invalid choice: 'no-such-command'"),
-        (("rules",), None, "rules needs a subcommand: list, show, verify, report, diff or safety-case"),
+        (("rules",), None, "rules needs a subcommand: list, show, verify, report, diff, safety-case or seal"),
         (("assess", "-", *MINI), '{"numbess": true}', "unknown fact 'numbess'"),
         (("rules", "show", "no_such_rule", *MINI), None, "no_such_rule"),
     ],

@@ -115,7 +115,7 @@ def test_html_escapes_knowledge_base_text(tmp_path):
     text = rules.read_text()
     assert "title: Older people" in text
     rules.write_text(text.replace("title: Older people", "title: \"<script>alert('x')</script> & more\"", 1))
-    advisor = Advisor.from_paths(tmp_path / "kb" / "rules", tmp_path / "kb" / "knowledge")
+    advisor = Advisor.from_paths(tmp_path / "kb" / "rules", tmp_path / "kb" / "knowledge", sealed=False)  # edited
     page = render_explanation_html(advisor.assess({"age": 70}), advisor.knowledge_base)
     assert "<script>" not in page
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; more" in page

@@ -59,7 +59,8 @@ def _kb_dir(tmp_path: Path) -> Path:
 
 
 def _load(kb_dir: Path):
-    return load_knowledge_base(kb_dir / "rules", kb_dir / "knowledge")
+    # A copy being edited: loaded unsealed, as while authoring.
+    return load_knowledge_base(kb_dir / "rules", kb_dir / "knowledge", sealed=False)
 
 
 def _rule_file(kb_dir: Path, text: str) -> Path:
@@ -282,9 +283,10 @@ def test_yaml_flow_mapping_accepted():
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        (b"age: 2020-01-01\n", "age: expected an integer from 0 to 120, got the date 2020-01-01"),
+        # Explicit tags still build their values; plain dates are text in YAML 1.2 (see test_case_yaml_is_yaml_1_2).
+        (b"age: !!timestamp 2020-01-01\n", "age: expected an integer from 0 to 120, got the date 2020-01-01"),
         (
-            b"age: 2020-01-01 10:00:00\n",
+            b"age: !!timestamp 2020-01-01 10:00:00\n",
             "age: expected an integer from 0 to 120, got the timestamp 2020-01-01T10:00:00",
         ),
         (b"numbness: !!binary aGVsbG8=\n", "numbness: expected true or false, got binary data (5 bytes)"),
@@ -317,9 +319,14 @@ def test_unusual_values_are_wrong_types(mini, text, message):
     assert str(info.value) == message
 
 
-def test_yaml_yes_is_a_boolean(mini):
-    """Unquoted YAML yes/no are YAML 1.1 booleans, so they are accepted for yes/no facts."""
-    assert dict(Case.from_mapping(parse_case_text(b"numbness: yes\nfever: no\n", "c"), mini.knowledge_base)) == {
+def test_yaml_yes_is_text_not_a_boolean(mini):
+    """Case YAML is read by the YAML 1.2 core schema: unquoted yes/no are text, refused for yes/no facts."""
+    with pytest.raises(CaseError) as info:
+        Case.from_mapping(parse_case_text(b"numbness: yes\nfever: no\n", "c"), mini.knowledge_base)
+    assert info.value.fields == ("numbness", "fever")
+    assert "numbness: expected true or false, got 'yes'" in str(info.value)
+    assert "fever: expected true or false, got 'no'" in str(info.value)
+    assert dict(Case.from_mapping(parse_case_text(b"numbness: true\nfever: false\n", "c"), mini.knowledge_base)) == {
         "numbness": True,
         "fever": False,
     }
@@ -387,7 +394,8 @@ def test_read_case_file_is_bounded(tmp_path):
         (b"[" * 100_000, "nested too deeply"),
         (b'{"age": NaN, "numbness": "yes"}', "NaN is not a valid value"),
         (b'{"age": true, "numbness": 1, "posture": 2}', "age: expected an integer"),
-        (b"age: 2020-01-01\n", "got the date 2020-01-01"),
+        (b"age: !!timestamp 2020-01-01\n", "got the date 2020-01-01"),
+        (b"age: 2020-01-01\n", "age: expected an integer from 0 to 120, got '2020-01-01'"),
         (b'\xef\xbb\xbf{"numbness": true}', None),
     ],
 )
@@ -655,7 +663,7 @@ def test_fuzz_knowledge_base_edits(kb_copy, edit):
     path = kb_copy / name
     path.write_text(text, encoding="utf-8")
     try:
-        kb, error = load_knowledge_base(kb_copy / "rules", kb_copy / "knowledge"), None
+        kb, error = load_knowledge_base(kb_copy / "rules", kb_copy / "knowledge", sealed=False), None
     except KnowledgeBaseError as exc:
         kb, error = None, exc
     finally:

@@ -93,11 +93,11 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 
 def _advisor(kb_dir: Path) -> Advisor:
-    return Advisor.from_paths(kb_dir / "rules", kb_dir / "knowledge")
+    return Advisor.from_paths(kb_dir / "rules", kb_dir / "knowledge", sealed=False)  # written here, never sealed
 
 
 def _kb_args(kb_dir: Path) -> list[str]:
-    return ["--rules", str(kb_dir / "rules"), "--knowledge", str(kb_dir / "knowledge")]
+    return ["--rules", str(kb_dir / "rules"), "--knowledge", str(kb_dir / "knowledge"), "--unsealed"]
 
 
 def _hazard_checks(kb_dir: Path) -> dict[str, list[str]]:
@@ -270,7 +270,8 @@ def test_deleting_any_withhold_rule_fails_the_load_or_verify(bundled_copy, rule_
     path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     try:
         try:
-            advisor = Advisor.from_paths(bundled_copy / "rules", bundled_copy / "knowledge")
+            # Unsealed: sealed, any edit of a rule file already fails the load (see test_knowledge_base_files).
+            advisor = Advisor.from_paths(bundled_copy / "rules", bundled_copy / "knowledge", sealed=False)
         except KnowledgeBaseError as exc:
             assert f"'{rule_id}'" in str(exc)
             assert exc.path is not None

@@ -51,6 +51,9 @@ def write_kb(root: Path) -> tuple[Path, Path]:
             f"  - {{id: keep_{rec}, title: t, when: {{not: never_holds}}, then: [{{recommend: kept_{rec[-2:]}}}], because: b, sources: [src]}}"
         )
     (rules / "rules.yaml").write_text("\n".join(lines) + "\n")
+    from spasm_advisor.kb.loader import seal_knowledge_base
+
+    seal_knowledge_base(rules, knowledge)  # loaded sealed, as any finished knowledge base
     return rules, knowledge
 
 

@@ -59,23 +59,41 @@ class Advisor:
         self._local = threading.local()
 
     @classmethod
-    def default(cls, *, matcher: MatcherName = "fast") -> Advisor:
-        """An advisor over the knowledge base bundled with the package."""
+    def default(cls, *, matcher: MatcherName = "fast", sealed: bool = True) -> Advisor:
+        """An advisor over the knowledge base bundled with the package.
+
+        ``sealed=False`` skips the check of its files against its manifest,
+        for editing the bundled rules in a checkout (see :meth:`from_paths`).
+        """
         kb = load_knowledge_base(
-            bundled_rules_dir(), bundled_knowledge_dir(), rules_label="rules", knowledge_label="knowledge"
+            bundled_rules_dir(),
+            bundled_knowledge_dir(),
+            rules_label="rules",
+            knowledge_label="knowledge",
+            sealed=sealed,
         )
         return cls(kb, matcher=matcher)
 
     @classmethod
     def from_paths(
-        cls, rules: str | Path | Traversable, knowledge: str | Path | Traversable, *, matcher: MatcherName = "fast"
+        cls,
+        rules: str | Path | Traversable,
+        knowledge: str | Path | Traversable,
+        *,
+        matcher: MatcherName = "fast",
+        sealed: bool = True,
     ) -> Advisor:
         """An advisor over the knowledge base in two folders: ``rules/`` and ``knowledge/``.
 
+        The files must be those ``knowledge/manifest.yaml`` lists, unchanged
+        (write it with ``spasm-advisor rules seal``); ``sealed=False`` loads a
+        knowledge base that is being written without that check.
+
         Raises:
+            SealError: if a file is missing, extra or changed, or the base is not sealed.
             KnowledgeBaseError: naming the file, line and rule of the first problem.
         """
-        return cls(load_knowledge_base(rules, knowledge), matcher=matcher)
+        return cls(load_knowledge_base(rules, knowledge, sealed=sealed), matcher=matcher)
 
     @property
     def knowledge_base(self) -> KnowledgeBase:

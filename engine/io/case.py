@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from spasm_advisor._suggest import did_you_mean
-from spasm_advisor.errors import CaseError, CaseProblem, brief
+from spasm_advisor.errors import CaseError, CaseProblem, brief, kind_of
 from spasm_advisor.kb.conditions import Value
 from spasm_advisor.kb.model import FactSpec, KnowledgeBase
 
@@ -54,9 +54,8 @@ def validate_case(data: object, kb: KnowledgeBase, *, source: str | None = None)
     fact out. Every problem is collected; :class:`CaseError` names them all.
     """
     if not isinstance(data, Mapping):
-        kind = "nothing" if data is None else type(data).__name__
         raise CaseError(
-            [CaseProblem("", f"a case must be a mapping of fact names to values, not {kind}")], source=source
+            [CaseProblem("", f"a case must be a mapping of fact names to values, not {kind_of(data)}")], source=source
         )
     problems: list[CaseProblem] = []
     values: dict[str, Value] = {}

@@ -18,7 +18,8 @@ from typing import Any
 
 from spasm_advisor.errors import KnowledgeBaseError
 from spasm_advisor.kb.conditions import TRIAGE_LEVELS
-from spasm_advisor.kb.yamlfile import decode, load_yaml_text
+from spasm_advisor.kb.files import case_files
+from spasm_advisor.kb.yamlfile import SCHEMA_CORE, decode, load_yaml_text
 
 __all__ = ["ClinicalCase", "load_clinical_cases"]
 
@@ -98,11 +99,23 @@ def _parse(data: Any, path: str) -> ClinicalCase:
 
 
 def load_clinical_cases(folder: Traversable | Path | str, label: str | None = None) -> list[ClinicalCase]:
-    """Read every ``*.yaml`` case file in a folder, in name order."""
+    """Read every case file (``*.yaml``, ``*.yml``) in a folder, in name order.
+
+    The folder fails closed like a knowledge base's (see
+    :mod:`spasm_advisor.kb.files`): any entry that is not a case file, and not
+    ignored (``README*``, hidden files, ``__init__.py``, ``__pycache__``), is
+    an error naming it. Case files are YAML read by the 1.2 core schema, as
+    ``assess`` reads a case.
+
+    Raises:
+        KnowledgeBaseError: naming the file (and line) of the first problem.
+    """
     root = Path(folder) if isinstance(folder, str) else folder
     name = label or str(folder)
+    if not root.is_dir():
+        raise KnowledgeBaseError("not a folder", path=name)
     cases = []
-    for entry in sorted((e for e in root.iterdir() if e.name.endswith((".yaml", ".yml"))), key=lambda e: e.name):
-        path = f"{name}/{entry.name}"
-        cases.append(_parse(load_yaml_text(decode(entry.read_bytes(), path), path), path))
+    for file in case_files(root, name):
+        data = load_yaml_text(decode(file.read(), file.display), file.display, schema=SCHEMA_CORE)
+        cases.append(_parse(data, file.display))
     return cases

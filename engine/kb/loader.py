@@ -18,9 +18,9 @@ Values quoted in messages are shortened.
 from __future__ import annotations
 
 import datetime
-import hashlib
+import re
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from importlib.abc import Traversable
 from pathlib import Path
 from types import MappingProxyType
@@ -28,6 +28,7 @@ from typing import Any
 
 from spasm_advisor._suggest import did_you_mean
 from spasm_advisor.errors import ConditionSyntaxError, KnowledgeBaseError, brief
+from spasm_advisor.errors import kind_of as _kind
 from spasm_advisor.kb.conditions import (
     ConditionNameError,
     FindingRef,
@@ -37,8 +38,18 @@ from spasm_advisor.kb.conditions import (
     resolve,
     to_dnf,
 )
+from spasm_advisor.kb.files import CASES_FOLDER, KNOWLEDGE_FILES, MANIFEST_NAME, KnowledgeBaseFiles, find_files
 from spasm_advisor.kb.hazards import parse_hazard_log
 from spasm_advisor.kb.invariants import parse_invariants
+from spasm_advisor.kb.manifest import (
+    Difference,
+    check_manifest,
+    digest_of,
+    file_hashes,
+    manifest_differences,
+    read_manifest,
+    write_manifest,
+)
 from spasm_advisor.kb.model import (
     CATEGORIES,
     EVIDENCE_LEVELS,
@@ -57,34 +68,21 @@ from spasm_advisor.kb.model import (
     Source,
 )
 from spasm_advisor.kb.person_text import PLACEHOLDERS, placeholders_in
-from spasm_advisor.kb.yamlfile import MAX_FILE_BYTES, decode, line_of, load_yaml_text
+from spasm_advisor.kb.yamlfile import SCHEMA_CORE, decode, line_of, load_yaml_text
 
-__all__ = ["MAX_BRANCHES", "MAX_CONDITION_TEXT", "load_knowledge_base"]
+__all__ = [
+    "MAX_BRANCHES",
+    "MAX_CONDITION_TEXT",
+    "SealResult",
+    "load_knowledge_base",
+    "seal_knowledge_base",
+    "verify_seal",
+]
 
 #: Longest condition atom (``age >= 50``) in characters.
 MAX_CONDITION_TEXT = 200
 #: Most branches a rule's condition may have in disjunctive normal form.
 MAX_BRANCHES = 256
-
-
-def _kind(value: object) -> str:
-    """The YAML name of a value's type, for messages."""
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, datetime.date):
-        return "a date"
-    names = {int: "a number", float: "a number", str: "text", bytes: "binary data"}
-    return names.get(type(value), type(value).__name__)
-
-
-# Each is required: a knowledge base without its hazard log fails to load.
-KNOWLEDGE_FILES = ("facts.yaml", "recommendations.yaml", "sources.yaml", "hazards.yaml")
 
 
 class _Doc:
@@ -105,19 +103,14 @@ class _Doc:
         return KnowledgeBaseError(detail, path=self.name, line=line, rule_id=rule_id)
 
 
-def _read(entry: Traversable, name: str) -> tuple[_Doc, bytes]:
-    try:
-        with entry.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)  # never more than the limit, even from a huge file
-    except OSError as exc:
-        raise KnowledgeBaseError(f"cannot read file: {exc.strerror or exc}", path=name) from exc
+def _parse(data: bytes, name: str) -> _Doc:
     doc = _Doc(name, load_yaml_text(decode(data, name), name))
     if not isinstance(doc.data, Mapping):
         raise doc.error("expected a mapping with 'version' at the top of the file")
     version = doc.data.get("version")
     if type(version) is not int or version != 1:
         raise doc.error("expected 'version: 1' at the top of the file", doc.data, key="version")
-    return doc, data
+    return doc
 
 
 def _mapping(doc: _Doc, value: object, what: str, rule_id: str | None = None) -> Mapping[str, Any]:
@@ -171,7 +164,21 @@ def _text(
     text = str(value).strip()
     if not text and not optional:
         raise doc.error(f"'{key}' must not be empty", node, key=key, rule_id=rule_id)
+    _check_no_controls(doc, node, key, text, rule_id)
     return text or None
+
+
+# C0 and C1 control characters but newline and tab: YAML lets a double-quoted
+# string spell them ("\e[2J"), and shown on a terminal they would control it.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _check_no_controls(doc: _Doc, node: object, key: str, text: str, rule_id: str | None = None) -> None:
+    found = _CONTROL.search(text)
+    if found is not None:
+        raise doc.error(
+            f"'{key}' holds the control character U+{ord(found.group()):04X}: remove it", node, key=key, rule_id=rule_id
+        )
 
 
 def _ident(doc: _Doc, node: Mapping[str, Any], key: str = "id", rule_id: str | None = None) -> str:
@@ -340,6 +347,8 @@ def _load_facts(doc: _Doc) -> dict[str, FactSpec]:
                 raise doc.error("an enum fact needs 'values': a non-empty list of names", node, key="values")
             if len(set(values)) != len(values):
                 raise doc.error("'values' has duplicates", node, key="values")
+            for value in values:
+                _check_no_controls(doc, node, "values", value)
         elif values is not None:
             raise doc.error(f"'values' applies only to enum facts, not {kind}", node, key="values")
         answers = _fact_answers(doc, node, kind, tuple(values or ()))
@@ -464,6 +473,7 @@ def _cautions(doc: _Doc, node: Mapping[str, Any]) -> tuple[tuple[str, ...], tupl
     notes: list[str | None] = []
     for item in _list(doc, node, "cautions", required=False):
         if isinstance(item, str) and item.strip():
+            _check_no_controls(doc, node, "cautions", item)
             text, note = item, None
         elif isinstance(item, Mapping):
             _check_keys(doc, item, ["text"], ["because"], "a caution")
@@ -730,10 +740,20 @@ def _stratify(rules: list[RuleSpec]) -> list[RuleSpec]:
 # --- whole knowledge base ----------------------------------------------------
 
 
-def _yaml_files(folder: Traversable) -> list[Traversable]:
-    return sorted(
-        (e for e in folder.iterdir() if e.is_file() and e.name.endswith((".yaml", ".yml"))), key=lambda e: e.name
-    )
+def _read_all(files: KnowledgeBaseFiles) -> dict[str, bytes]:
+    """The bytes of every file the manifest lists, by manifest key."""
+    return {f.key: f.read() for f in files.listed()}
+
+
+def _find(
+    rules_dir: Traversable | Path | str,
+    knowledge_dir: Traversable | Path | str,
+    rules_label: str | None,
+    knowledge_label: str | None,
+) -> KnowledgeBaseFiles:
+    rules_root = Path(rules_dir) if isinstance(rules_dir, str) else rules_dir
+    knowledge_root = Path(knowledge_dir) if isinstance(knowledge_dir, str) else knowledge_dir
+    return find_files(rules_root, knowledge_root, rules_label or str(rules_dir), knowledge_label or str(knowledge_dir))
 
 
 def load_knowledge_base(
@@ -742,51 +762,44 @@ def load_knowledge_base(
     *,
     rules_label: str | None = None,
     knowledge_label: str | None = None,
+    sealed: bool = True,
 ) -> KnowledgeBase:
     """Load and validate a knowledge base from a rules folder and a knowledge folder.
 
+    Every entry of the folders must be a file of the knowledge base (see
+    :mod:`spasm_advisor.kb.files`). With ``sealed`` (the default) the files
+    must be exactly those ``knowledge/manifest.yaml`` lists, with the same
+    content (see :mod:`spasm_advisor.kb.manifest`); ``sealed=False`` skips
+    that check, for authoring a knowledge base before sealing it. The digest
+    is the same either way: the SHA-256 of the manifest the files make.
+
     ``*_label`` name the folders in messages (e.g. ``rules`` for the bundled
     one); by default the path as given is used.
+
+    Raises:
+        SealError: a file is missing, extra or changed, or there is no manifest.
+        KnowledgeBaseError: naming the file, line and rule of any other problem.
     """
-    rules_root = Path(rules_dir) if isinstance(rules_dir, str) else rules_dir
-    knowledge_root = Path(knowledge_dir) if isinstance(knowledge_dir, str) else knowledge_dir
-    rules_name = rules_label or str(rules_dir)
-    knowledge_name = knowledge_label or str(knowledge_dir)
-    for root, name in ((rules_root, rules_name), (knowledge_root, knowledge_name)):
-        if not root.is_dir():
-            raise KnowledgeBaseError("not a folder", path=name)
+    files = _find(rules_dir, knowledge_dir, rules_label, knowledge_label)
+    contents = _read_all(files)
+    hashes = file_hashes(files, contents)
+    if sealed:
+        check_manifest(files, hashes, files.manifest.read() if files.manifest is not None else None)
+    return _build(files, contents, digest_of(hashes), sealed)
 
-    digest = hashlib.sha256()
+
+def _build(files: KnowledgeBaseFiles, contents: Mapping[str, bytes], digest: str, sealed: bool) -> KnowledgeBase:
     docs: dict[str, _Doc] = {}
-    for filename in KNOWLEDGE_FILES:
-        entry = knowledge_root / filename
-        display = f"{knowledge_name}/{filename}"
-        if not entry.is_file():
-            raise KnowledgeBaseError("missing file", path=display)
-        docs[filename], data = _read(entry, display)
-        digest.update(f"knowledge/{filename}\0".encode() + data + b"\0")
-
-    rule_docs = []
-    for entry in _yaml_files(rules_root):
-        doc, data = _read(entry, f"{rules_name}/{entry.name}")
-        rule_docs.append(doc)
-        digest.update(f"rules/{entry.name}\0".encode() + data + b"\0")
-    if not rule_docs:
-        raise KnowledgeBaseError("no rule files (*.yaml) found", path=rules_name)
-
-    invariants_entry = knowledge_root / "invariants.yaml"
-    invariants_doc = None
-    if invariants_entry.is_file():
-        invariants_doc, data = _read(invariants_entry, f"{knowledge_name}/invariants.yaml")
-        digest.update(b"knowledge/invariants.yaml\0" + data + b"\0")
-
-    regions_entry = knowledge_root / "regions.yaml"
+    for name in (*KNOWLEDGE_FILES, "invariants.yaml", "regions.yaml"):
+        found = files.knowledge_file(name)
+        if found is not None:
+            docs[name] = _parse(contents[found.key], found.display)
+    rule_docs = [_parse(contents[f.key], f.display) for f in files.rules]
+    invariants_doc = docs.get("invariants.yaml")
     regions: dict[str, Region] = {}
     default_region = None
-    if regions_entry.is_file():
-        doc, data = _read(regions_entry, f"{knowledge_name}/regions.yaml")
-        digest.update(b"knowledge/regions.yaml\0" + data + b"\0")
-        regions, default_region = _load_regions(doc)
+    if "regions.yaml" in docs:
+        regions, default_region = _load_regions(docs["regions.yaml"])
 
     sources = _load_sources(docs["sources.yaml"])
     facts = _load_facts(docs["facts.yaml"])
@@ -806,8 +819,8 @@ def load_knowledge_base(
         recommendations=catalogue,
         sources=sources,
         invariants=invariants_doc.data if invariants_doc is not None else None,
-        cases_folder=knowledge_root / "cases",
-        cases_label=f"{knowledge_name}/cases",
+        cases_folder=files.knowledge_root / CASES_FOLDER,
+        cases_label=f"{files.knowledge_display}/{CASES_FOLDER}",
     )
     version = str(docs["facts.yaml"].data.get("release", "0"))
     return KnowledgeBase(
@@ -817,12 +830,73 @@ def load_knowledge_base(
         rules=tuple(rules),
         findings=findings,
         version=version,
-        digest="sha256:" + digest.hexdigest(),
+        digest=digest,
         invariants=invariants,
-        rules_location=rules_name,
-        knowledge_location=knowledge_name,
+        rules_location=files.rules_display,
+        knowledge_location=files.knowledge_display,
         rule_index=MappingProxyType({r.id: r for r in rules}),
         hazards=hazards,
         regions=MappingProxyType(regions),
         default_region=default_region,
+        sealed=sealed,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class SealResult:
+    """What :func:`seal_knowledge_base` did.
+
+    Attributes:
+        manifest: the manifest's path.
+        files: how many files it lists.
+        digest: the knowledge base's digest (the manifest's SHA-256).
+        written: False when the manifest already said exactly this.
+    """
+
+    manifest: Path
+    files: int
+    digest: str
+    written: bool
+
+
+def seal_knowledge_base(
+    rules_dir: Path | str,
+    knowledge_dir: Path | str,
+    *,
+    rules_label: str | None = None,
+    knowledge_label: str | None = None,
+) -> SealResult:
+    """Write ``knowledge/manifest.yaml`` for the files of a knowledge base, after checking it loads.
+
+    A knowledge base that does not load, or whose clinical case files are not
+    YAML, is not sealed: the error says why, and the old manifest stays.
+
+    Raises:
+        KnowledgeBaseError: naming the first problem; nothing is written then.
+    """
+    files = _find(rules_dir, knowledge_dir, rules_label, knowledge_label)
+    contents = _read_all(files)
+    hashes = file_hashes(files, contents)
+    _build(files, contents, digest_of(hashes), sealed=False)  # validates every rule and knowledge file
+    for case in files.cases:
+        load_yaml_text(decode(contents[case.key], case.display), case.display, schema=SCHEMA_CORE)
+    written = write_manifest(Path(knowledge_dir), hashes)
+    return SealResult(Path(knowledge_dir) / MANIFEST_NAME, len(hashes), digest_of(hashes), written)
+
+
+def verify_seal(
+    rules_dir: Traversable | Path | str,
+    knowledge_dir: Traversable | Path | str,
+    *,
+    rules_label: str | None = None,
+    knowledge_label: str | None = None,
+) -> list[Difference]:
+    """Every difference between a knowledge base's files and its manifest (empty when sealed and unchanged).
+
+    Raises:
+        KnowledgeBaseError: if the folders cannot be walked or a file or the manifest cannot be read.
+    """
+    files = _find(rules_dir, knowledge_dir, rules_label, knowledge_label)
+    hashes = file_hashes(files, _read_all(files))
+    listed = None if files.manifest is None else read_manifest(files.manifest.read(), files.manifest_display)
+    return manifest_differences(files, hashes, listed)

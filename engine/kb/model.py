@@ -251,10 +251,13 @@ def _render_invariant(cond: Condition | None) -> str:
 class KnowledgeBase:
     """A whole, validated knowledge base: vocabulary, catalogue, sources, rules, invariants and hazard log.
 
-    ``rules`` are in firing-priority order (stratum, then id). ``digest`` is a
-    SHA-256 over the content of every file, so two results with the same
-    digest came from the same knowledge. ``hazards`` is the clinical hazard
-    log (:mod:`spasm_advisor.kb.hazards`), its references already checked.
+    ``rules`` are in firing-priority order (stratum, then id). ``digest`` is
+    the SHA-256 of the knowledge base's manifest, which lists every file with
+    the SHA-256 of its content, so two results with the same digest came from
+    the same knowledge. ``sealed`` says whether the files were checked
+    against the manifest when loading (see :mod:`spasm_advisor.kb.manifest`).
+    ``hazards`` is the clinical hazard log (:mod:`spasm_advisor.kb.hazards`),
+    its references already checked.
     """
 
     facts: Mapping[str, FactSpec]
@@ -271,6 +274,7 @@ class KnowledgeBase:
     hazards: HazardLog = field(default_factory=HazardLog)
     regions: Mapping[str, Region] = field(default_factory=lambda: MappingProxyType({}))
     default_region: str | None = None
+    sealed: bool = False
 
     def red_flags(self) -> tuple[str, ...]:
         """Ids of the red-flag facts, in vocabulary order."""

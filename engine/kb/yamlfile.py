@@ -11,10 +11,21 @@ reported like any other syntax error. Every failure is a
 :class:`~spasm_advisor.errors.KnowledgeBaseError` with file and line. Mappings and
 lists come back as :class:`LocatedDict` / :class:`LocatedList`, which
 remember the line they start on so that later errors can name it.
+
+Plain scalars are typed by one of two schemas. Knowledge-base files keep
+PyYAML's YAML 1.1 rules (``SCHEMA_YAML11``). Case files use the YAML 1.2
+core schema (``SCHEMA_CORE``), so a case means what the documentation says:
+only ``true``/``false`` are booleans (``yes``, ``no``, ``on`` and ``off``
+are text), ``1:30`` is text rather than the sexagesimal 90, ``012`` is
+twelve, ``2020-01-01`` is text rather than a date, and ``<<`` is an ordinary
+key rather than a merge. Explicit tags (``!!binary``, ``!!timestamp``) still
+build their values.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +37,8 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_FILE_BYTES",
     "MAX_NODES",
+    "SCHEMA_CORE",
+    "SCHEMA_YAML11",
     "LocatedDict",
     "LocatedList",
     "line_of",
@@ -39,6 +52,10 @@ MAX_FILE_BYTES = 2_000_000
 MAX_NODES = 100_000
 #: Deepest nesting of mappings and lists in one document.
 MAX_DEPTH = 64
+#: The YAML 1.2 core schema: how case files are read.
+SCHEMA_CORE = "core"
+#: PyYAML's YAML 1.1 implicit types: how knowledge-base files are read.
+SCHEMA_YAML11 = "yaml1.1"
 
 # Exceptions PyYAML's constructors raise for values they cannot build.
 _CONSTRUCT_ERRORS = (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError)
@@ -139,40 +156,103 @@ class _Loader(yaml.SafeLoader):
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _Loader.construct_located_mapping)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _Loader.construct_located_sequence)
 
+_TAG = "tag:yaml.org,2002:"
+# The YAML 1.2 core schema's plain scalars (YAML 1.2.2, section 10.3.2), with
+# the first characters each can start with, as PyYAML's resolver wants them.
+_CORE_TYPES = (
+    ("null", r"~|null|Null|NULL|", ["~", "n", "N", ""]),
+    ("bool", r"true|True|TRUE|false|False|FALSE", list("tTfF")),
+    ("int", r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+", list("-+0123456789")),
+    (
+        "float",
+        r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)",
+        list("-+0123456789."),
+    ),
+)
+
+
+class _CoreLoader(_Loader):
+    """_Loader typing plain scalars by the YAML 1.2 core schema instead of YAML 1.1."""
+
+    yaml_implicit_resolvers: dict[Any, list[tuple[str, re.Pattern[str]]]] = {}  # noqa: RUF012  (PyYAML's layout)
+
+    def construct_core_bool(self, node: yaml.ScalarNode) -> bool:
+        value = self.construct_scalar(node)
+        if value not in ("true", "True", "TRUE", "false", "False", "FALSE"):
+            raise ValueError("not true or false")
+        return value.lower() == "true"
+
+    def construct_core_int(self, node: yaml.ScalarNode) -> int:
+        value = str(self.construct_scalar(node))
+        if value.startswith("0o"):
+            return int(value[2:], 8)
+        if value.startswith("0x"):
+            return int(value[2:], 16)
+        if not re.fullmatch(r"[-+]?[0-9]+", value):
+            raise ValueError("not an integer")
+        return int(value)  # decimal even with leading zeros: 012 is twelve
+
+    def construct_core_float(self, node: yaml.ScalarNode) -> float:
+        value = str(self.construct_scalar(node))
+        special = {".inf": math.inf, "+.inf": math.inf, "-.inf": -math.inf, ".nan": math.nan}
+        if value.lower() in special:
+            return special[value.lower()]
+        if "_" in value:
+            raise ValueError("not a number")
+        return float(value)
+
+
+for _name, _pattern, _first in _CORE_TYPES:
+    _CoreLoader.add_implicit_resolver(_TAG + _name, re.compile(f"^(?:{_pattern})$"), _first)
+_CoreLoader.add_constructor(_TAG + "bool", _CoreLoader.construct_core_bool)
+_CoreLoader.add_constructor(_TAG + "int", _CoreLoader.construct_core_int)
+_CoreLoader.add_constructor(_TAG + "float", _CoreLoader.construct_core_float)
+
 # libyaml's parser, when PyYAML was built with it.
 _CParser: Any = getattr(yaml, "CParser", None) or getattr(getattr(yaml, "cyaml", None), "CParser", None)
 
-_FastLoader: Any = None
-if _CParser is not None:
 
-    class _FastLoader(_CParser, _Loader):  # type: ignore[no-redef,misc]
-        """_Loader over libyaml's scanner and parser: the same nodes and checks, about five times faster.
+def _fast(base: type[_Loader]) -> Any:
+    """``base`` over libyaml's scanner and parser: the same nodes and checks, about five times faster.
 
-        libyaml would also compose the nodes itself, skipping _Loader's alias,
-        size and depth checks, so composing stays with PyYAML's composer.
-        """
+    libyaml would also compose the nodes itself, skipping _Loader's alias,
+    size and depth checks, so composing stays with PyYAML's composer.
+    """
+    if _CParser is None:
+        return None
 
-        check_node = yaml.composer.Composer.check_node
-        get_node = yaml.composer.Composer.get_node
-        get_single_node = yaml.composer.Composer.get_single_node
+    def __init__(self: Any, stream: str) -> None:
+        _CParser.__init__(self, stream)
+        yaml.composer.Composer.__init__(self)
+        yaml.constructor.SafeConstructor.__init__(self)
+        yaml.resolver.Resolver.__init__(self)
 
-        def __init__(self, stream: str) -> None:
-            _CParser.__init__(self, stream)
-            yaml.composer.Composer.__init__(self)
-            yaml.constructor.SafeConstructor.__init__(self)
-            yaml.resolver.Resolver.__init__(self)
+    namespace = {
+        "check_node": yaml.composer.Composer.check_node,
+        "get_node": yaml.composer.Composer.get_node,
+        "get_single_node": yaml.composer.Composer.get_single_node,
+        "__init__": __init__,
+        "__doc__": _fast.__doc__,
+    }
+    return type(f"_Fast{base.__name__.lstrip('_')}", (_CParser, base), namespace)
 
 
-def _load_fast(text: str, max_nodes: int, max_depth: int) -> tuple[bool, Any]:
+_LOADERS: dict[str, tuple[type[_Loader], Any]] = {
+    SCHEMA_YAML11: (_Loader, _fast(_Loader)),
+    SCHEMA_CORE: (_CoreLoader, _fast(_CoreLoader)),
+}
+
+
+def _load_fast(text: str, max_nodes: int, max_depth: int, fast_loader: Any) -> tuple[bool, Any]:
     """``(True, data)`` if libyaml reads ``text`` without any problem, else ``(False, None)``.
 
     Whatever it cannot read, or reads only with a problem, goes to the pure
     Python loader, whose messages are the ones users see: errors are reported
     exactly as without libyaml.
     """
-    if _FastLoader is None or yaml.reader.Reader.NON_PRINTABLE.search(text):
+    if fast_loader is None or yaml.reader.Reader.NON_PRINTABLE.search(text):
         return False, None
-    loader = _FastLoader(text)
+    loader = fast_loader(text)
     loader.max_nodes, loader.max_depth = max_nodes, max_depth
     try:
         return True, loader.get_single_data()
@@ -182,19 +262,28 @@ def _load_fast(text: str, max_nodes: int, max_depth: int) -> tuple[bool, Any]:
         loader.dispose()
 
 
-def load_yaml_text(text: str, path: str, *, max_nodes: int = MAX_NODES, max_depth: int = MAX_DEPTH) -> Any:
+def load_yaml_text(
+    text: str,
+    path: str,
+    *,
+    max_nodes: int = MAX_NODES,
+    max_depth: int = MAX_DEPTH,
+    schema: str = SCHEMA_YAML11,
+) -> Any:
     """Parse YAML text safely; errors become :class:`KnowledgeBaseError` with file:line.
 
-    ``max_nodes`` and ``max_depth`` bound the work one document can cause.
+    ``max_nodes`` and ``max_depth`` bound the work one document can cause;
+    ``schema`` (:data:`SCHEMA_YAML11` or :data:`SCHEMA_CORE`) types plain scalars.
     """
     if text.startswith("\ufeff"):
         text = text[1:]
-    done, data = _load_fast(text, max_nodes, max_depth)
+    loader_class, fast_loader = _LOADERS[schema]
+    done, data = _load_fast(text, max_nodes, max_depth, fast_loader)
     if done:
         return data
     loader: _Loader | None = None
     try:
-        loader = _Loader(text)  # checks for forbidden characters
+        loader = loader_class(text)  # checks for forbidden characters
         loader.max_nodes, loader.max_depth = max_nodes, max_depth
         return loader.get_single_data()
     except yaml.MarkedYAMLError as exc:

@@ -123,7 +123,7 @@ async def _read_json(request: Request, limit: int) -> object:
     if not data.lstrip().startswith((b"{", b"[")):
         raise problem(400, "Malformed JSON", "body", "not a JSON document", "a JSON object")
     try:
-        return parse_case_text(data, "body")
+        return parse_case_text(data, "body", mapping=False)  # a body that is not an object is a 422, below
     except CaseError as exc:
         raise problem(400, "Malformed JSON", "body", str(exc), "a JSON object") from None
 

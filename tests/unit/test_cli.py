@@ -34,7 +34,7 @@ def test_a_new_subcommand_of_a_group_is_one_entry(monkeypatch, capsys):
     assert cli.main(["rules", "greet", "clinician"]) == 0
     assert capsys.readouterr().out == "hello clinician\n"
     assert cli.main(["rules"]) == ExitCode.USAGE
-    assert capsys.readouterr().err.strip().endswith("report, diff, safety-case or greet")
+    assert capsys.readouterr().err.strip().endswith("report, diff, safety-case, seal or greet")
 
 
 def test_a_new_group_is_one_entry(monkeypatch, capsys):

@@ -63,7 +63,7 @@ def test_non_ascii_text_is_written_as_is(tmp_path):
         'version: 1\nrules:\n  - {id: r1, title: "Flag → rest", when: {all: [flag, age > 3]}, then: [{recommend: rest}],'
         ' because: "é\\ttab", sources: [src]}\n'
     )
-    advisor = Advisor.from_paths(rules, knowledge)
+    advisor = Advisor.from_paths(rules, knowledge, sealed=False)  # written here, never sealed
     assessment = advisor.assess({"flag": True, "age": 40})
     assert [r.id for r in assessment.recommendations] == ["rest"]
     assert CompactJSON().encode(assessment, line=3) == dumps(assessment, 3)

@@ -21,7 +21,8 @@ def _kb_dir(tmp_path: Path) -> Path:
 
 
 def _load(kb_dir: Path):
-    return load_knowledge_base(kb_dir / "rules", kb_dir / "knowledge")
+    # A copy being edited: loaded unsealed, as while authoring.
+    return load_knowledge_base(kb_dir / "rules", kb_dir / "knowledge", sealed=False)
 
 
 def _edit(path: Path, old: str, new: str) -> None:

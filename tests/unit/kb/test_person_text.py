@@ -44,7 +44,7 @@ def _kb_dir(tmp_path: Path) -> Path:
 
 
 def _load(kb_dir: Path):
-    return load_knowledge_base(kb_dir / "rules", kb_dir / "knowledge")
+    return load_knowledge_base(kb_dir / "rules", kb_dir / "knowledge", sealed=False)  # edited here, never sealed
 
 
 def _edit(path: Path, old: str, new: str) -> None:

@@ -214,7 +214,7 @@ def _kb_with_injected_title(tmp_path: Path) -> tuple[Advisor, str]:
     yaml_title = INJECTED.replace("\\", "\\\\").replace('"', '\\"')
     text = text[: title.start()] + f'{title.group(1)}title: "{yaml_title}"' + text[title.end() :]
     path.write_text(text, encoding="utf-8")
-    advisor = Advisor.from_paths(tmp_path / "rules", tmp_path / "knowledge")
+    advisor = Advisor.from_paths(tmp_path / "rules", tmp_path / "knowledge", sealed=False)  # edited since sealed
     assert advisor.knowledge_base.rule_index[rule.id].title == INJECTED
     return advisor, rule.id
 
