@@ -13,16 +13,16 @@ ANOMALIES = DATA / "anomalies"
 
 def test_cli_verify_exit_codes():
     """rules verify exits 0 when clean, 1 on a violation or error anomaly."""
-    ok = run("rules", "verify", "--rules", str(ANOMALIES / "clean"), "--knowledge", str(MINI_KNOWLEDGE))
+    ok = run("rules", "verify", "--rules", str(ANOMALIES / "clean"), "--knowledge", str(MINI_KNOWLEDGE), "--unsealed")
     assert ok.returncode == 0, ok.stderr
     assert "PROVED" in ok.stdout
     assert "OK" in ok.stdout
-    bad = run("rules", "verify", "--rules", str(DATA / "violations" / "rules"), "--knowledge", str(MINI_KNOWLEDGE))
+    bad = run("rules", "verify", "--rules", str(DATA / "violations" / "rules"), "--knowledge", str(MINI_KNOWLEDGE), "--unsealed")
     assert bad.returncode == 1
     assert "VIOLATED no_painkiller_on_anticoagulants" in bad.stdout
     assert "counterexample: {on_anticoagulants: true}" in bad.stdout
     error = run(
-        "rules", "verify", "--rules", str(ANOMALIES / "never_fires"), "--knowledge", str(MINI_KNOWLEDGE), "--json"
+        "rules", "verify", "--rules", str(ANOMALIES / "never_fires"), "--knowledge", str(MINI_KNOWLEDGE), "--json", "--unsealed"
     )
     assert error.returncode == 1
     assert json.loads(error.stdout)["errors"][0]["check"] == "never_fires"
@@ -42,11 +42,11 @@ def test_cli_diff(tmp_path):
         (tmp_path / name).mkdir()
         (tmp_path / name / "rules").symlink_to(rules)
         (tmp_path / name / "knowledge").symlink_to(MINI_KNOWLEDGE)
-    changed = run("rules", "diff", str(tmp_path / "old"), str(tmp_path / "new"))
+    changed = run("rules", "diff", str(tmp_path / "old"), str(tmp_path / "new"), "--unsealed")
     assert changed.returncode == 1
     assert "Rule changed: older (when)" in changed.stdout
     assert "triage: routine -> self_care" in changed.stdout
-    same = run("rules", "diff", str(tmp_path / "old"), str(tmp_path / "old"))
+    same = run("rules", "diff", str(tmp_path / "old"), str(tmp_path / "old"), "--unsealed")
     assert same.returncode == 0
     assert "unchanged for every possible case" in same.stdout
 

@@ -131,7 +131,7 @@ def _load(rules: list[dict[str, Any]]) -> KnowledgeBase:
         (root / "knowledge").mkdir()
         _knowledge_files(root / "knowledge")
         (root / "rules" / "main.yaml").write_text(yaml.safe_dump({"version": 1, "rules": rules}, sort_keys=False))
-        return load_knowledge_base(root / "rules", root / "knowledge")
+        return load_knowledge_base(root / "rules", root / "knowledge", sealed=False)
 
 
 # --- strategies --------------------------------------------------------------------

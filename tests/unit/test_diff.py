@@ -29,7 +29,7 @@ def _base(folder: Path, posture_values: str, posture_condition: str) -> Advisor:
     facts.write_text(facts.read_text().replace("values: [good, poor]", f"values: [{posture_values}]"))
     rules = folder / "rules" / "main.yaml"
     rules.write_text(rules.read_text() + REST_RULE.format(posture=posture_condition))
-    return Advisor.from_paths(folder / "rules", folder / "knowledge")
+    return Advisor.from_paths(folder / "rules", folder / "knowledge", sealed=False)
 
 
 def test_not_equal_to_a_dropped_value_is_is_known(tmp_path):
@@ -80,7 +80,7 @@ def test_a_fact_whose_type_changed_is_compared_unanswered(tmp_path, direction):
     facts.write_text(facts.read_text().replace("type: enum\n    values: [good, poor]", "type: boolean"))
     rules = boolean_dir / "rules" / "main.yaml"
     rules.write_text(rules.read_text() + REST_RULE.format(posture="posture"))
-    boolean = Advisor.from_paths(boolean_dir / "rules", boolean_dir / "knowledge")
+    boolean = Advisor.from_paths(boolean_dir / "rules", boolean_dir / "knowledge", sealed=False)
     old, new = (enum, boolean) if direction == "old" else (boolean, enum)
     result = diff_knowledge_bases(old, new)
     assert result.facts_changed == ("posture",)

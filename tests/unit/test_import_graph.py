@@ -79,7 +79,6 @@ def test_session_and_advisor_are_not_a_cycle():
     assert "spasm_advisor.inference.advisor" not in import_graph()["spasm_advisor.inference.session"]
 
 
-@pytest.mark.xfail(strict=True, reason="analysis.whynot imports inference.advisor, whose why_not imports it back")
 def test_no_import_cycles():
     """No module imports, directly or through others, a module that imports it."""
     assert cycles(import_graph()) == []

@@ -12,8 +12,8 @@ MINI_KNOWLEDGE = DATA / "mini" / "knowledge"
 
 def test_diff_one_threshold():
     """Changing one threshold shows as a changed rule and a behavioural region with an example."""
-    old = Advisor.from_paths(DATA / "mini" / "rules", MINI_KNOWLEDGE)
-    new = Advisor.from_paths(DATA / "threshold_changed" / "rules", MINI_KNOWLEDGE)
+    old = Advisor.from_paths(DATA / "mini" / "rules", MINI_KNOWLEDGE, sealed=False)
+    new = Advisor.from_paths(DATA / "threshold_changed" / "rules", MINI_KNOWLEDGE, sealed=False)
     result = diff_knowledge_bases(old, new)
     assert result.rules_changed == (("older", ("when",)),)
     assert result.behaviour_changed
