@@ -662,7 +662,8 @@ def _cmd_interview(args: argparse.Namespace) -> int:
                         _say(typed)
                     reply = parse_reply(spec, typed)
                 except AnswerError as exc:
-                    _say(f"  {exc}")
+                    _say("
+".join(wrap(str(exc), width, "  ", "  ")))
                     continue
                 if reply.kind == "help":
                     for paragraph in help_text(spec).splitlines():
