@@ -247,7 +247,12 @@ def _report_text(assessment: Any, advisor: Advisor, *, details: bool) -> str:
     from spasm_advisor.render.report_text import render_text
 
     width, colour = _terminal(sys.stdout, _REPORT_WIDTH)
-    report = build_report(assessment, advisor.knowledge_base)
+    region = assessment.region
+
+    def triage_of(case: Any) -> str:
+        return str(advisor.assess(case, region=region).triage)
+
+    report = build_report(assessment, advisor.knowledge_base, triage_of=triage_of)
     return render_text(report, width=width, colour=colour, details=details)
 
 

@@ -30,7 +30,7 @@ TITLES = {
     "do_now": "What to do now",
     "options": "Other things that may help",
     "withheld": "Not advised for you",
-    "unanswered": "Questions not answered",
+    "unanswered": "Check these warning signs first",
 }
 CASES = load_clinical_cases(bundled_knowledge_dir() / "cases", "knowledge/cases")
 
@@ -41,7 +41,11 @@ def _kb(advisor):
 
 
 def report_of(advisor, case, **kwargs):
-    return build_report(advisor.assess(case, **kwargs), advisor.knowledge_base)
+    return build_report(
+        advisor.assess(case, **kwargs),
+        advisor.knowledge_base,
+        triage_of=lambda facts: advisor.assess(facts, **kwargs).triage,
+    )
 
 
 def text_of(advisor, case, **kwargs):
@@ -114,6 +118,61 @@ def test_unanswered_warning_signs_make_the_level_provisional(advisor, kb):
             assert flag not in text  # by question, never by fact id
     # The emergency signs come first among the unanswered questions (as in the interview).
     assert unanswered.lines[0].ref in {"saddle_anaesthesia", "bladder_or_bowel_dysfunction", "bilateral_leg_symptoms"}
+    # ...and the questions come before any advice, so they are read before acting on it.
+    assert report.kinds()[:2] == ("level", "unanswered")
+
+
+def test_unanswered_questions_are_grouped_by_what_a_yes_would_mean(advisor, kb):
+    """Each open question sits under the level a yes to it alone leads to (the case re-assessed), most urgent first."""
+    case = {"age": 30, "duration_days": 2}
+    report = report_of(advisor, case)
+    unanswered = report.section("unanswered")
+    groups = [line.group for line in unanswered.lines if line.ref is not None]
+    assert groups == sorted(groups, key=groups.index)  # each group in one run
+    headings = {
+        "emergency": "call 999 (or your local emergency number) now",
+        "urgent": "see a doctor today",
+        "routine": "book an appointment with a GP or physiotherapist",
+    }
+    seen = []
+    for line in unanswered.lines:
+        if line.ref is None:
+            continue
+        level = advisor.assess({**case, line.ref: True}).triage
+        assert line.group.startswith("If yes")
+        assert headings[level] in line.group, (line.ref, level, line.group)
+        seen.append(level)
+    ranks = {"emergency": 3, "urgent": 2, "routine": 1}
+    assert [ranks[level] for level in seen] == sorted((ranks[level] for level in seen), reverse=True)
+    assert {"emergency", "urgent", "routine"} <= set(seen)
+    # Not knowing an answer: who can check, in the catalogue's own words; the interview comes second.
+    first = " ".join(kb.recommendations["urgent_clinician_review"].advice.split()).split(". ")[0]
+    note = unanswered.note
+    assert first[1:] in note
+    assert note.index("If you are not sure") < note.index("spasm-advisor interview")
+    text = render_text(report)
+    lines = text.splitlines()
+    assert lines.index(TITLES["unanswered"]) < lines.index(TITLES["get_help"]) < lines.index(TITLES["do_now"])
+
+
+def test_a_yes_that_alone_changes_nothing_is_to_be_mentioned(advisor):
+    """A question whose yes alone keeps the level (here routine, at 80) is under 'mention it to your GP'."""
+    case = {"age": 80}
+    report = report_of(advisor, case)
+    assert report.triage == "routine"
+    lines = [line for line in report.section("unanswered").lines if line.ref is not None]
+    same = [line for line in lines if advisor.assess({**case, line.ref: True}).triage == "routine"]
+    assert same
+    assert all("mention it to your GP" in line.group for line in same)
+    assert all("mention it" not in line.group for line in lines if line not in same)
+
+
+def test_without_reassessment_the_rules_reachable_level_groups_the_questions(advisor, kb):
+    """build_report without triage_of still groups every open question (by what the rules could reach)."""
+    report = build_report(advisor.assess({"age": 30, "duration_days": 2}), kb)
+    lines = [line for line in report.section("unanswered").lines if line.ref is not None]
+    assert {line.ref for line in lines} == set(report.open_questions)
+    assert all(line.group.startswith("If yes") for line in lines)
 
 
 def test_fully_screened_self_care_is_not_provisional(advisor):
@@ -125,12 +184,14 @@ def test_fully_screened_self_care_is_not_provisional(advisor):
     assert report.section("level").lines[0].text.startswith("You answered no to all ")
 
 
-def test_emergency_counts_unanswered_questions_that_cannot_matter(advisor):
+def test_emergency_counts_unanswered_questions_that_cannot_matter(advisor, kb):
     """Nothing can raise an emergency: the unanswered questions are counted, not listed."""
     report = report_of(advisor, {"saddle_anaesthesia": True})
     assert not report.provisional
-    (line,) = report.section("unanswered").lines
-    assert "could not make this more urgent" in line.text
+    assert report.section("unanswered") is None
+    (line,) = [line for line in report.section("level").lines if "not answered" in line.text]
+    assert "would not change that" in line.text
+    assert line.text.startswith(f"{len(kb.red_flags()) - 1} questions about warning signs were not answered")
 
 
 def test_actions_are_the_best_evidence_and_the_rest_are_options(advisor, kb):
