@@ -304,3 +304,26 @@ def test_reports_carry_no_reviewer_vocabulary(advisor, kb, case):
             line for line in text.splitlines() if not line.lstrip().startswith(("Evidence: ", "Knowledge base "))
         )
         assert reviewer_vocabulary(person, kb) == [], person
+
+
+def test_a_cautioned_item_that_is_not_suggested_still_shows_its_caution(advisor, kb):
+    """Natural remedies preferred and heart disease: ibuprofen is not suggested, and the heart caution is shown."""
+    case = {**DESK, "age": 70, "prefers_natural_remedies": True, "heart_disease_or_stroke": True}
+    assessment = advisor.assess(case)
+    assert "nsaid_pain_relief" not in {r.id for r in assessment.recommendations}
+    report = report_of(advisor, case)
+    (line,) = [line for line in report.section("withheld").lines if line.ref == "nsaid_pain_relief"]
+    assert any("Heart disease" in warning for warning in line.warnings)
+    assert "ibuprofen" in " ".join(render_text(report).split()).split("Not advised for you")[1]
+
+
+def test_withheld_items_are_in_every_short_report_that_is_not_an_emergency(advisor, kb):
+    """Every withheld item of every bundled case is in the default text with its reason (emergencies: --details)."""
+    for case in CASES:
+        assessment = advisor.assess(case.facts)
+        if not assessment.withheld:
+            continue
+        report = report_of(advisor, case.facts)
+        shown = " ".join(render_text(report, details=assessment.triage == "emergency").split())
+        for item in assessment.withheld:
+            assert item.title in shown, (case.id, item.id)

@@ -330,8 +330,34 @@ def _action_sections(assessment: Assessment, kb: KnowledgeBase) -> list[Section]
     return sections
 
 
-def _withheld_section(assessment: Assessment) -> Section | None:
-    if not assessment.withheld:
+def _cautioned_not_suggested(assessment: Assessment, kb: KnowledgeBase) -> list[Line]:
+    """Items a rule cautioned this person about that are neither suggested nor withheld.
+
+    A person may take such an item anyway (ibuprofen from the cupboard when
+    natural remedies were preferred), so the caution a rule attached for them
+    is shown rather than dropped with the item.
+    """
+    shown = {r.id for r in assessment.recommendations} | {w.id for w in assessment.withheld}
+    rules = {rule.id: rule for rule in kb.rules}
+    messages: dict[str, list[str]] = {}
+    for rule_id in assessment.fired_rules:
+        for action in rules[rule_id].actions if rule_id in rules else ():
+            if action.kind == "caution" and action.target not in shown and action.text:
+                found = messages.setdefault(action.target, [])
+                if action.text not in found:
+                    found.append(action.text)
+    return [
+        Line(
+            f"{kb.recommendations[item].title} \N{EM DASH} not suggested for you here.", ref=item, warnings=tuple(texts)
+        )
+        for item, texts in messages.items()
+        if item in kb.recommendations
+    ]
+
+
+def _withheld_section(assessment: Assessment, kb: KnowledgeBase) -> Section | None:
+    cautioned = _cautioned_not_suggested(assessment, kb)
+    if not assessment.withheld and not cautioned:
         return None
     reasons: dict[str, list[str]] = {}
     titles: dict[str, str] = {}
@@ -341,7 +367,7 @@ def _withheld_section(assessment: Assessment) -> Section | None:
         if item.reason not in reasons[item.id]:
             reasons[item.id].append(item.reason)
     lines = tuple(Line(f"{titles[i]} \N{EM DASH} {' '.join(reasons[i])}", ref=i) for i in reasons)
-    return Section("withheld", "Not advised for you", "warning", lines)
+    return Section("withheld", "Not advised for you", "warning", (*lines, *cautioned))
 
 
 #: What a yes to an unanswered warning-sign question would mean, by the level it would lead to.
@@ -441,7 +467,7 @@ def build_report(
         _unanswered_section(assessment, kb, phrase, open_flags, if_yes),
         _get_help_section(assessment, kb),
         *_action_sections(assessment, kb),
-        _withheld_section(assessment),
+        _withheld_section(assessment, kb),
         _notice_section(assessment, phrase),
     ):
         if section is not None:
