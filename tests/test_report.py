@@ -26,7 +26,7 @@ SCREENED = {
     "emergency": {**DESK, "saddle_anaesthesia": True},
 }
 TITLES = {
-    "get_help": "Get help now if any of these happens",
+    "get_help": "Get help if you have or get any of these",
     "do_now": "What to do now",
     "options": "Other things that may help",
     "withheld": "Not advised for you",
@@ -57,7 +57,7 @@ def text_of(advisor, case, **kwargs):
     [
         ("self_care", ("level", "get_help", "do_now", "options", "notice")),
         ("urgent", ("level", "get_help", "do_now", "withheld", "notice")),
-        ("emergency", ("level", "do_now", "withheld", "notice")),
+        ("emergency", ("level", "do_now", "withheld", "notice")),  # withheld: in the data, shown with --details
     ],
 )
 def test_sections_in_order_and_short(advisor, level, kinds):
@@ -70,7 +70,8 @@ def test_sections_in_order_and_short(advisor, level, kinds):
     assert len(lines) <= 40, text
     assert all(len(line) <= 80 for line in lines)
     # The same order on the page: each section's title after the previous one.
-    positions = [lines.index(TITLES[kind]) for kind in kinds if kind in TITLES]
+    shown = [k for k in kinds if not (level == "emergency" and k == "withheld")]  # emergency: withheld with --details
+    positions = [lines.index(TITLES[kind]) for kind in shown if kind in TITLES]
     assert positions == sorted(positions)
     assert lines[0].startswith({"self_care": "SELF-CARE: ", "urgent": "URGENT: ", "emergency": "EMERGENCY: "}[level])
 
@@ -327,3 +328,26 @@ def test_withheld_items_are_in_every_short_report_that_is_not_an_emergency(advis
         shown = " ".join(render_text(report, details=assessment.triage == "emergency").split())
         for item in assessment.withheld:
             assert item.title in shown, (case.id, item.id)
+
+
+def test_emergency_text_lists_every_reported_sign_and_leaves_out_what_is_not_advised(advisor, kb):
+    """Every warning sign answered yes is listed for the staff; 'Not advised for you' only with --details."""
+    case = {"age": 45, "saddle_anaesthesia": True, "fever": True, "numbness": True}
+    report = report_of(advisor, case)
+    assert report.triage == "emergency"
+    first = report.section("do_now").lines[0]
+    assert first.ref == "emergency_care"
+    for fact in ("saddle_anaesthesia", "fever", "numbness"):
+        assert any(kb.facts[fact].question in item for item in first.items)
+    assert TITLES["withheld"] not in render_text(report)
+    assert TITLES["withheld"] in render_text(report, details=True)
+
+
+def test_slow_recovery_is_not_under_get_help_now(advisor):
+    """'Not getting better after about 4 weeks' is last, under its own heading, not with the urgent signs."""
+    section = report_of(advisor, DESK).section("get_help")
+    later = [line for line in section.lines if "not getting better" in line.text]
+    assert later
+    assert all(line.group == "Later" for line in later)
+    assert section.lines[-len(later) :] == tuple(later)
+    assert all(line.group is None for line in section.lines[: -len(later)])

@@ -266,16 +266,24 @@ def _sentence_line(sentence: str) -> Line:
     return Line(head + ":", items=tuple(parts))
 
 
+#: A safety-net sentence about a slow recovery (not urgent), and the heading it goes under.
+_ROUTINE_LATER = re.compile(r"\bnot getting better after\b", re.IGNORECASE)
+_LATER_GROUP = "Later"
+
+
 def _get_help_section(assessment: Assessment, kb: KnowledgeBase) -> Section | None:
     net = next((r for r in assessment.recommendations if kb.recommendations[r.id].safety_net), None)
     if net is None or assessment.triage == "emergency":
         return None
     lines = [_sentence_line(s) for s in _SENTENCE.split(net.advice) if s]
+    # "Not getting better after some weeks" is not for now: it goes under its own heading, last.
+    later = [line for line in lines if _ROUTINE_LATER.search(line.text)]
+    lines = [line for line in lines if line not in later] + [Line(line.text, group=_LATER_GROUP) for line in later]
     if net.cautions:
         lines[-1] = Line(lines[-1].text, items=lines[-1].items, cautions=net.cautions)
     # A warning a rule attached to the safety net is about the whole list, so it follows it.
     note = " ".join(dict.fromkeys(w.message for w in net.warnings)) or None
-    return Section("get_help", "Get help now if any of these happens", "critical", tuple(lines), note)
+    return Section("get_help", "Get help if you have or get any of these", "critical", tuple(lines), note)
 
 
 def _evidence_lines(kb: KnowledgeBase, rec: Recommendation) -> tuple[str, ...]:
@@ -317,6 +325,14 @@ def _action_sections(assessment: Assessment, kb: KnowledgeBase) -> list[Section]
     ranked = _ranked(kb, others)
     first = {r.id for r in ranked[:DO_NOW_LIMIT]}
     do_now = [_item(kb, r, text=r.advice, with_strength=False) for r in referrals]
+    if assessment.triage == "emergency" and do_now:
+        # Every warning sign the person reported, for the staff (not only those that made it an emergency).
+        case = dict(assessment.case)
+        reported = tuple(f for f in kb.red_flags() if case.get(f) is True)
+        if reported:
+            first = do_now[0]
+            signs = tuple(f'"{kb.facts[f].question}" (yes)' for f in reported)
+            do_now[0] = Line(first.text, ref=first.ref, items=signs, group=first.group)
     do_now += [_item(kb, r) for r in others if r.id in first]
     sections = []
     if do_now:

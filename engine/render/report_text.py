@@ -49,7 +49,7 @@ def _item(line: Line, width: int, style: Style, details: bool) -> list[str]:
 
 
 #: The sections whose lines are shown under their group's heading.
-_GROUPED = frozenset({"options", "unanswered"})
+_GROUPED = frozenset({"options", "unanswered", "get_help"})
 
 #: Lines of other options shown per category by default; the rest are counted (``--details`` lists them).
 OPTION_LINES = 3
@@ -123,5 +123,7 @@ def _section(section: Section, width: int, style: Style, details: bool) -> list[
 def render_text(report: Report, *, width: int = DEFAULT_WIDTH, colour: bool = False, details: bool = False) -> str:
     """``report`` as text wrapped to ``width`` columns, with ANSI bold and colour when ``colour``."""
     style = Style(colour)
-    blocks = [_section(section, width, style, details) for section in report.sections]
+    # An emergency report keeps to the one thing to do: what is not advised is for --details.
+    shown = [s for s in report.sections if details or not (report.triage == "emergency" and s.kind == "withheld")]
+    blocks = [_section(section, width, style, details) for section in shown]
     return "\n\n".join("\n".join(block) for block in blocks) + "\n"
