@@ -667,8 +667,7 @@ def _cmd_interview(args: argparse.Namespace) -> int:
                         _say(typed)
                     reply = parse_reply(spec, typed)
                 except AnswerError as exc:
-                    _say("
-".join(wrap(str(exc), width, "  ", "  ")))
+                    _say("\n".join(wrap(str(exc), width, "  ", "  ")))
                     continue
                 if reply.kind == "help":
                     for paragraph in help_text(spec).splitlines():
@@ -710,7 +709,21 @@ def _cmd_interview(args: argparse.Namespace) -> int:
             _tell(f"{PROG}: error: cannot write {save}: {failed}; the case follows on standard output")
             _write(case_yaml(interview.answers, kb))
             return ExitCode.USAGE
-        _say(f"\nAnswers saved to {save}: '{PROG} assess {save}' gives this report again.")
+        # One short line each, unwrapped, so that a long file name stays whole.
+        _say(f"\nAnswers saved to {save}.\nThis report again: {PROG} assess {save}")
+        if not args.details:
+            _say(f"With every option and its cautions: {PROG} assess {save} --details")
+    elif not args.details:
+        _say(
+            "\n"
+            + "\n".join(
+                wrap(
+                    f"To see every option and its cautions, run the interview again with --save FILE, then "
+                    f"{PROG} assess FILE --details (or start it with {PROG} interview --details).",
+                    width,
+                )
+            )
+        )
     return ExitCode.OK
 
 

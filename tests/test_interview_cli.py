@@ -114,6 +114,8 @@ def test_benign_case_to_the_end_and_saved_case_reproduces_report(tmp_path, quest
     assert len(asked) < len(questions)  # some questions were skipped
     assert lefts[-1] == 1
     assert f"Answers saved to {saved}" in rest
+    # How to see the details without answering every question again.
+    assert f"spasm-advisor assess {saved} --details" in rest
     report = _normalise(rest.split("\r\nAnswers saved to")[0])
     assert report.lstrip().startswith("SELF-CARE: ")
     assert "\x1b[" not in report  # NO_COLOR
