@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from spasm_advisor.inference.assessment import NOTICE, Assessment, Derivation, Recommendation
@@ -330,9 +330,8 @@ def _action_sections(assessment: Assessment, kb: KnowledgeBase) -> list[Section]
         case = dict(assessment.case)
         reported = tuple(f for f in kb.red_flags() if case.get(f) is True)
         if reported:
-            first = do_now[0]
             signs = tuple(f'"{kb.facts[f].question}" (yes)' for f in reported)
-            do_now[0] = Line(first.text, ref=first.ref, items=signs, group=first.group)
+            do_now[0] = replace(do_now[0], items=(*do_now[0].items, *signs))
     do_now += [_item(kb, r) for r in others if r.id in first]
     sections = []
     if do_now:
