@@ -247,7 +247,12 @@ def _report_text(assessment: Any, advisor: Advisor, *, details: bool) -> str:
     from spasm_advisor.render.report_text import render_text
 
     width, colour = _terminal(sys.stdout, _REPORT_WIDTH)
-    report = build_report(assessment, advisor.knowledge_base)
+    region = assessment.region
+
+    def triage_of(case: Any) -> str:
+        return str(advisor.assess(case, region=region).triage)
+
+    report = build_report(assessment, advisor.knowledge_base, triage_of=triage_of)
     return render_text(report, width=width, colour=colour, details=details)
 
 
@@ -662,7 +667,7 @@ def _cmd_interview(args: argparse.Namespace) -> int:
                         _say(typed)
                     reply = parse_reply(spec, typed)
                 except AnswerError as exc:
-                    _say(f"  {exc}")
+                    _say("\n".join(wrap(str(exc), width, "  ", "  ")))
                     continue
                 if reply.kind == "help":
                     for paragraph in help_text(spec).splitlines():
@@ -704,7 +709,21 @@ def _cmd_interview(args: argparse.Namespace) -> int:
             _tell(f"{PROG}: error: cannot write {save}: {failed}; the case follows on standard output")
             _write(case_yaml(interview.answers, kb))
             return ExitCode.USAGE
-        _say(f"\nAnswers saved to {save}: '{PROG} assess {save}' gives this report again.")
+        # One short line each, unwrapped, so that a long file name stays whole.
+        _say(f"\nAnswers saved to {save}.\nThis report again: {PROG} assess {save}")
+        if not args.details:
+            _say(f"With every option and its cautions: {PROG} assess {save} --details")
+    elif not args.details:
+        _say(
+            "\n"
+            + "\n".join(
+                wrap(
+                    f"To see every option and its cautions, run the interview again with --save FILE, then "
+                    f"{PROG} assess FILE --details (or start it with {PROG} interview --details).",
+                    width,
+                )
+            )
+        )
     return ExitCode.OK
 
 

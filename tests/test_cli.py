@@ -40,7 +40,7 @@ def test_assess_text_report(tmp_path):
     assert "Not advised for you" in out.stdout
     assert "Bleeding risk." in out.stdout
     assert "no_painkiller_on_anticoagulants" not in out.stdout  # rule ids are for explain
-    assert "Questions not answered" in out.stdout
+    assert "Check these warning signs first" in out.stdout
     assert "not medical advice" in out.stdout
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from cli_runner import script
 
+from spasm_advisor.io.interview import BOOLEAN_REASK
+
 pexpect = pytest.importorskip("pexpect")
 
 QUESTION = re.compile(r"Question (\d+) \((\d+) left at most\): ")
@@ -112,6 +114,8 @@ def test_benign_case_to_the_end_and_saved_case_reproduces_report(tmp_path, quest
     assert len(asked) < len(questions)  # some questions were skipped
     assert lefts[-1] == 1
     assert f"Answers saved to {saved}" in rest
+    # How to see the details without answering every question again.
+    assert f"spasm-advisor assess {saved} --details" in rest
     report = _normalise(rest.split("\r\nAnswers saved to")[0])
     assert report.lstrip().startswith("SELF-CARE: ")
     assert "\x1b[" not in report  # NO_COLOR
@@ -128,7 +132,7 @@ def test_invalid_answers_are_explained_and_asked_again(questions):
     child = spawn()
     _, _, text = next_question(child)
     child.sendline("maybe")
-    child.expect("'maybe' is not an answer here: answer yes, no or don't know.")
+    child.expect(re.escape(BOOLEAN_REASK))
     child.expect(PROMPT)
     child.sendline("")
     child.expect("Please type an answer")
@@ -213,7 +217,7 @@ def test_garbage_bytes_are_a_wrong_answer():
     child = spawn()
     next_question(child)
     child.send(b"\xff\xfe\x80garbage\r".decode("latin-1"))
-    child.expect("is not an answer here")
+    child.expect(re.escape(BOOLEAN_REASK))
     child.expect(PROMPT)
     child.sendeof()
     _, status = finish(child)

@@ -26,11 +26,11 @@ SCREENED = {
     "emergency": {**DESK, "saddle_anaesthesia": True},
 }
 TITLES = {
-    "get_help": "Get help now if any of these happens",
+    "get_help": "Get help if you have or get any of these",
     "do_now": "What to do now",
     "options": "Other things that may help",
     "withheld": "Not advised for you",
-    "unanswered": "Questions not answered",
+    "unanswered": "Check these warning signs first",
 }
 CASES = load_clinical_cases(bundled_knowledge_dir() / "cases", "knowledge/cases")
 
@@ -41,7 +41,11 @@ def _kb(advisor):
 
 
 def report_of(advisor, case, **kwargs):
-    return build_report(advisor.assess(case, **kwargs), advisor.knowledge_base)
+    return build_report(
+        advisor.assess(case, **kwargs),
+        advisor.knowledge_base,
+        triage_of=lambda facts: advisor.assess(facts, **kwargs).triage,
+    )
 
 
 def text_of(advisor, case, **kwargs):
@@ -53,7 +57,7 @@ def text_of(advisor, case, **kwargs):
     [
         ("self_care", ("level", "get_help", "do_now", "options", "notice")),
         ("urgent", ("level", "get_help", "do_now", "withheld", "notice")),
-        ("emergency", ("level", "do_now", "withheld", "notice")),
+        ("emergency", ("level", "do_now", "withheld", "notice")),  # withheld: in the data, shown with --details
     ],
 )
 def test_sections_in_order_and_short(advisor, level, kinds):
@@ -66,7 +70,8 @@ def test_sections_in_order_and_short(advisor, level, kinds):
     assert len(lines) <= 40, text
     assert all(len(line) <= 80 for line in lines)
     # The same order on the page: each section's title after the previous one.
-    positions = [lines.index(TITLES[kind]) for kind in kinds if kind in TITLES]
+    shown = [k for k in kinds if not (level == "emergency" and k == "withheld")]  # emergency: withheld with --details
+    positions = [lines.index(TITLES[kind]) for kind in shown if kind in TITLES]
     assert positions == sorted(positions)
     assert lines[0].startswith({"self_care": "SELF-CARE: ", "urgent": "URGENT: ", "emergency": "EMERGENCY: "}[level])
 
@@ -114,6 +119,61 @@ def test_unanswered_warning_signs_make_the_level_provisional(advisor, kb):
             assert flag not in text  # by question, never by fact id
     # The emergency signs come first among the unanswered questions (as in the interview).
     assert unanswered.lines[0].ref in {"saddle_anaesthesia", "bladder_or_bowel_dysfunction", "bilateral_leg_symptoms"}
+    # ...and the questions come before any advice, so they are read before acting on it.
+    assert report.kinds()[:2] == ("level", "unanswered")
+
+
+def test_unanswered_questions_are_grouped_by_what_a_yes_would_mean(advisor, kb):
+    """Each open question sits under the level a yes to it alone leads to (the case re-assessed), most urgent first."""
+    case = {"age": 30, "duration_days": 2}
+    report = report_of(advisor, case)
+    unanswered = report.section("unanswered")
+    groups = [line.group for line in unanswered.lines if line.ref is not None]
+    assert groups == sorted(groups, key=groups.index)  # each group in one run
+    headings = {
+        "emergency": "call 999 (or your local emergency number) now",
+        "urgent": "see a doctor today",
+        "routine": "book an appointment with a GP or physiotherapist",
+    }
+    seen = []
+    for line in unanswered.lines:
+        if line.ref is None:
+            continue
+        level = advisor.assess({**case, line.ref: True}).triage
+        assert line.group.startswith("If yes")
+        assert headings[level] in line.group, (line.ref, level, line.group)
+        seen.append(level)
+    ranks = {"emergency": 3, "urgent": 2, "routine": 1}
+    assert [ranks[level] for level in seen] == sorted((ranks[level] for level in seen), reverse=True)
+    assert {"emergency", "urgent", "routine"} <= set(seen)
+    # Not knowing an answer: who can check, in the catalogue's own words; the interview comes second.
+    first = " ".join(kb.recommendations["urgent_clinician_review"].advice.split()).split(". ")[0]
+    note = unanswered.note
+    assert first[1:] in note
+    assert note.index("If you are not sure") < note.index("spasm-advisor interview")
+    text = render_text(report)
+    lines = text.splitlines()
+    assert lines.index(TITLES["unanswered"]) < lines.index(TITLES["get_help"]) < lines.index(TITLES["do_now"])
+
+
+def test_a_yes_that_alone_changes_nothing_is_to_be_mentioned(advisor):
+    """A question whose yes alone keeps the level (here routine, at 80) is under 'mention it to your GP'."""
+    case = {"age": 80}
+    report = report_of(advisor, case)
+    assert report.triage == "routine"
+    lines = [line for line in report.section("unanswered").lines if line.ref is not None]
+    same = [line for line in lines if advisor.assess({**case, line.ref: True}).triage == "routine"]
+    assert same
+    assert all("mention it to your GP" in line.group for line in same)
+    assert all("mention it" not in line.group for line in lines if line not in same)
+
+
+def test_without_reassessment_the_rules_reachable_level_groups_the_questions(advisor, kb):
+    """build_report without triage_of still groups every open question (by what the rules could reach)."""
+    report = build_report(advisor.assess({"age": 30, "duration_days": 2}), kb)
+    lines = [line for line in report.section("unanswered").lines if line.ref is not None]
+    assert {line.ref for line in lines} == set(report.open_questions)
+    assert all(line.group.startswith("If yes") for line in lines)
 
 
 def test_fully_screened_self_care_is_not_provisional(advisor):
@@ -125,12 +185,14 @@ def test_fully_screened_self_care_is_not_provisional(advisor):
     assert report.section("level").lines[0].text.startswith("You answered no to all ")
 
 
-def test_emergency_counts_unanswered_questions_that_cannot_matter(advisor):
+def test_emergency_counts_unanswered_questions_that_cannot_matter(advisor, kb):
     """Nothing can raise an emergency: the unanswered questions are counted, not listed."""
     report = report_of(advisor, {"saddle_anaesthesia": True})
     assert not report.provisional
-    (line,) = report.section("unanswered").lines
-    assert "could not make this more urgent" in line.text
+    assert report.section("unanswered") is None
+    (line,) = [line for line in report.section("level").lines if "not answered" in line.text]
+    assert "would not change that" in line.text
+    assert line.text.startswith(f"{len(kb.red_flags()) - 1} questions about warning signs were not answered")
 
 
 def test_actions_are_the_best_evidence_and_the_rest_are_options(advisor, kb):
@@ -243,3 +305,49 @@ def test_reports_carry_no_reviewer_vocabulary(advisor, kb, case):
             line for line in text.splitlines() if not line.lstrip().startswith(("Evidence: ", "Knowledge base "))
         )
         assert reviewer_vocabulary(person, kb) == [], person
+
+
+def test_a_cautioned_item_that_is_not_suggested_still_shows_its_caution(advisor, kb):
+    """Natural remedies preferred and heart disease: ibuprofen is not suggested, and the heart caution is shown."""
+    case = {**DESK, "age": 70, "prefers_natural_remedies": True, "heart_disease_or_stroke": True}
+    assessment = advisor.assess(case)
+    assert "nsaid_pain_relief" not in {r.id for r in assessment.recommendations}
+    report = report_of(advisor, case)
+    (line,) = [line for line in report.section("withheld").lines if line.ref == "nsaid_pain_relief"]
+    assert any("Heart disease" in warning for warning in line.warnings)
+    assert "ibuprofen" in " ".join(render_text(report).split()).split("Not advised for you")[1]
+
+
+def test_withheld_items_are_in_every_short_report_that_is_not_an_emergency(advisor, kb):
+    """Every withheld item of every bundled case is in the default text with its reason (emergencies: --details)."""
+    for case in CASES:
+        assessment = advisor.assess(case.facts)
+        if not assessment.withheld:
+            continue
+        report = report_of(advisor, case.facts)
+        shown = " ".join(render_text(report, details=assessment.triage == "emergency").split())
+        for item in assessment.withheld:
+            assert item.title in shown, (case.id, item.id)
+
+
+def test_emergency_text_lists_every_reported_sign_and_leaves_out_what_is_not_advised(advisor, kb):
+    """Every warning sign answered yes is listed for the staff; 'Not advised for you' only with --details."""
+    case = {"age": 45, "saddle_anaesthesia": True, "fever": True, "numbness": True}
+    report = report_of(advisor, case)
+    assert report.triage == "emergency"
+    first = report.section("do_now").lines[0]
+    assert first.ref == "emergency_care"
+    for fact in ("saddle_anaesthesia", "fever", "numbness"):
+        assert any(kb.facts[fact].question in item for item in first.items)
+    assert TITLES["withheld"] not in render_text(report)
+    assert TITLES["withheld"] in render_text(report, details=True)
+
+
+def test_slow_recovery_is_not_under_get_help_now(advisor):
+    """'Not getting better after about 4 weeks' is last, under its own heading, not with the urgent signs."""
+    section = report_of(advisor, DESK).section("get_help")
+    later = [line for line in section.lines if "not getting better" in line.text]
+    assert later
+    assert all(line.group == "Later" for line in later)
+    assert section.lines[-len(later) :] == tuple(later)
+    assert all(line.group is None for line in section.lines[: -len(later)])

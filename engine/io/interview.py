@@ -76,6 +76,7 @@ from spasm_advisor.kb.conditions import (
 from spasm_advisor.kb.model import TRIAGE_LEVELS, FactSpec, KnowledgeBase, RuleSpec
 
 __all__ = [
+    "BOOLEAN_REASK",
     "ROLE_GROUPS",
     "ROLE_GROUP_TITLES",
     "AnswerError",
@@ -110,8 +111,10 @@ ROLE_GROUP_TITLES: tuple[str, ...] = (
 _TRUE, _FALSE, _OPEN = 1, 0, -1
 _EXPANSION_CAP = 4096
 
-_YES = {"y", "yes", "true"}
-_NO = {"n", "no", "false"}
+# Everyday answers are accepted where they can mean only one thing; "maybe" and
+# "sometimes" could mean yes or no, so they are asked again.
+_YES = {"y", "yes", "true", "yeah", "yep", "yes please"}
+_NO = {"n", "no", "false", "nope", "nah"}
 _UNKNOWN = {
     "?",
     "dk",
@@ -119,11 +122,20 @@ _UNKNOWN = {
     "don't know",
     "dont know",
     "do not know",
+    "i don't know",
+    "i dont know",
+    "i do not know",
     "not sure",
+    "i'm not sure",
+    "im not sure",
+    "i am not sure",
     "unsure",
+    "no idea",
     "unknown",
     "skip",
 }
+#: Boolean questions' re-ask: what to type, without repeating what was typed.
+BOOLEAN_REASK = "Please answer yes, no or don't know (if you are not sure, type don't know)."
 _BACK = {"back", "b", "<"}
 _HELP = {"help", "h"}
 
@@ -402,7 +414,8 @@ def parse_reply(spec: FactSpec, text: str) -> Reply:
     Raises:
         AnswerError: naming what was typed and what the question takes.
     """
-    said = " ".join(text.replace("\u2019", "'").split()).lower()
+    # Case, spacing, a curly apostrophe and a full stop or exclamation mark at the end ("No.") do not matter.
+    said = " ".join(text.replace("\u2019", "'").split()).lower().rstrip(".!").rstrip()
     if not said:
         raise AnswerError(f"Please type an answer: {_expected(spec)} (or 'back', 'help').")
     if said in _BACK:
@@ -417,7 +430,7 @@ def parse_reply(spec: FactSpec, text: str) -> Reply:
             return Reply("answer", True)
         if said in _NO:
             return Reply("answer", False)
-        raise AnswerError(f"{shown} is not an answer here: {_expected(spec)}.")
+        raise AnswerError(BOOLEAN_REASK)
     if spec.type == "integer":
         match = re.fullmatch(r"[+-]?[0-9]{1,12}", said)
         if match is None:

@@ -8,12 +8,14 @@ sections come in the order a person needs them:
 1. ``level``: the level of care in plain words and one sentence why. When a
    warning-sign question that could raise the level is unanswered, the level
    is *provisional* and says so;
-2. ``get_help``: "get help now if..." (the safety net), first rather than last;
-3. ``do_now``: what to do now: the referral, then the few actions with the
+2. ``unanswered``: those questions, before any advice, grouped by what a yes
+   would mean ("If yes to any of these, see a doctor today:"), and who can
+   check for a person who does not know the answer;
+3. ``get_help``: "get help if..." (the safety net);
+4. ``do_now``: what to do now: the referral, then the few actions with the
    best evidence, one line each;
-4. ``options``: the other options by category, one line each;
-5. ``withheld``: what is not advised for this person, and why, one line each;
-6. ``unanswered``: the warning-sign questions not answered, as questions;
+5. ``options``: the other options by category, one line each;
+6. ``withheld``: what is not advised for this person, and why, one line each;
 7. ``notice``: general information, not medical advice.
 
 Every text here is in the person's voice (titles, advice, cautions, reasons
@@ -25,8 +27,8 @@ Nothing here prints.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from spasm_advisor.inference.assessment import NOTICE, Assessment, Derivation, Recommendation
@@ -34,7 +36,7 @@ from spasm_advisor.io.interview import question_order, raising_questions
 from spasm_advisor.kb.conditions import Value
 from spasm_advisor.kb.evidence import STRENGTHS, strength
 from spasm_advisor.kb.model import FactSpec, KnowledgeBase, triage_rank
-from spasm_advisor.kb.person_text import LOCAL_NUMBER, emergency_phrase, resolve_region
+from spasm_advisor.kb.person_text import LOCAL_NUMBER, emergency_phrase, fill, resolve_region
 
 __all__ = [
     "DO_NOW_LIMIT",
@@ -51,7 +53,7 @@ __all__ = [
 Level = Literal["critical", "warning", "info"]
 
 #: Every section kind, in the order a report gives them.
-SECTION_KINDS: tuple[str, ...] = ("level", "get_help", "do_now", "options", "withheld", "unanswered", "notice")
+SECTION_KINDS: tuple[str, ...] = ("level", "unanswered", "get_help", "do_now", "options", "withheld", "notice")
 
 #: How many self-care and therapy actions "What to do now" lists (the rest are other options).
 DO_NOW_LIMIT = 4
@@ -66,11 +68,6 @@ HEADLINES: dict[str, tuple[str, str]] = {
 #: The headline of self-care when warning signs that could raise the level were not asked about
 #: (other levels keep their headline: the sentence under it says the level is provisional).
 _PROVISIONAL = {"self_care": "this may be something you can look after at home"}
-_COULD_NEED = {
-    "emergency": "emergency care",
-    "urgent": "to see a doctor today",
-    "routine": "to see a GP or physiotherapist",
-}
 _INDICATOR: dict[str, Level] = {"emergency": "critical", "urgent": "warning", "routine": "info", "self_care": "info"}
 _GROUPS = {"relief": "Self-care", "therapy": "Therapies"}
 _MOST_ANSWERS_SHOWN = 3
@@ -224,11 +221,12 @@ def _level_section(
     if open_flags and could_rise_to is not None:
         title = f"{label} FOR NOW: {_PROVISIONAL[level]}" if level in _PROVISIONAL else f"{label}: {action}"
         title = title.replace("{number}", phrase)
+        one = len(open_flags) == 1
         why.append(
             Line(
                 f"This is only provisional: {_questions(len(open_flags))} about warning signs "
-                f"{'was' if len(open_flags) == 1 else 'were'} not answered. If the answer to any of them is yes, "
-                f"you may need {_COULD_NEED[could_rise_to]}. The questions are listed below."
+                f"{'was' if one else 'were'} not answered. Read {'it' if one else 'them'} below before you act "
+                "on this advice."
             )
         )
         indicator: Level = "warning" if _INDICATOR[level] == "info" else _INDICATOR[level]
@@ -236,6 +234,9 @@ def _level_section(
         title = f"{label}: {action}".replace("{number}", phrase)
         indicator = _INDICATOR[level]
     answers = _answered(kb, assessment.triage_explanation)
+    cannot_matter = len(assessment.unanswered_red_flags) if not open_flags else 0
+    if cannot_matter:
+        why.append(Line(_not_more_urgent(cannot_matter, level)))
     if level == "self_care" and not answers:
         answered_no = [f for f in red_flags if dict(assessment.case).get(f) is False]
         if red_flags and len(answered_no) == len(red_flags):
@@ -265,16 +266,24 @@ def _sentence_line(sentence: str) -> Line:
     return Line(head + ":", items=tuple(parts))
 
 
+#: A safety-net sentence about a slow recovery (not urgent), and the heading it goes under.
+_ROUTINE_LATER = re.compile(r"\bnot getting better after\b", re.IGNORECASE)
+_LATER_GROUP = "Later"
+
+
 def _get_help_section(assessment: Assessment, kb: KnowledgeBase) -> Section | None:
     net = next((r for r in assessment.recommendations if kb.recommendations[r.id].safety_net), None)
     if net is None or assessment.triage == "emergency":
         return None
     lines = [_sentence_line(s) for s in _SENTENCE.split(net.advice) if s]
+    # "Not getting better after some weeks" is not for now: it goes under its own heading, last.
+    later = [line for line in lines if _ROUTINE_LATER.search(line.text)]
+    lines = [line for line in lines if line not in later] + [Line(line.text, group=_LATER_GROUP) for line in later]
     if net.cautions:
         lines[-1] = Line(lines[-1].text, items=lines[-1].items, cautions=net.cautions)
     # A warning a rule attached to the safety net is about the whole list, so it follows it.
     note = " ".join(dict.fromkeys(w.message for w in net.warnings)) or None
-    return Section("get_help", "Get help now if any of these happens", "critical", tuple(lines), note)
+    return Section("get_help", "Get help if you have or get any of these", "critical", tuple(lines), note)
 
 
 def _evidence_lines(kb: KnowledgeBase, rec: Recommendation) -> tuple[str, ...]:
@@ -316,6 +325,13 @@ def _action_sections(assessment: Assessment, kb: KnowledgeBase) -> list[Section]
     ranked = _ranked(kb, others)
     first = {r.id for r in ranked[:DO_NOW_LIMIT]}
     do_now = [_item(kb, r, text=r.advice, with_strength=False) for r in referrals]
+    if assessment.triage == "emergency" and do_now:
+        # Every warning sign the person reported, for the staff (not only those that made it an emergency).
+        case = dict(assessment.case)
+        reported = tuple(f for f in kb.red_flags() if case.get(f) is True)
+        if reported:
+            signs = tuple(f'"{kb.facts[f].question}" (yes)' for f in reported)
+            do_now[0] = replace(do_now[0], items=(*do_now[0].items, *signs))
     do_now += [_item(kb, r) for r in others if r.id in first]
     sections = []
     if do_now:
@@ -329,8 +345,34 @@ def _action_sections(assessment: Assessment, kb: KnowledgeBase) -> list[Section]
     return sections
 
 
-def _withheld_section(assessment: Assessment) -> Section | None:
-    if not assessment.withheld:
+def _cautioned_not_suggested(assessment: Assessment, kb: KnowledgeBase) -> list[Line]:
+    """Items a rule cautioned this person about that are neither suggested nor withheld.
+
+    A person may take such an item anyway (ibuprofen from the cupboard when
+    natural remedies were preferred), so the caution a rule attached for them
+    is shown rather than dropped with the item.
+    """
+    shown = {r.id for r in assessment.recommendations} | {w.id for w in assessment.withheld}
+    rules = {rule.id: rule for rule in kb.rules}
+    messages: dict[str, list[str]] = {}
+    for rule_id in assessment.fired_rules:
+        for action in rules[rule_id].actions if rule_id in rules else ():
+            if action.kind == "caution" and action.target not in shown and action.text:
+                found = messages.setdefault(action.target, [])
+                if action.text not in found:
+                    found.append(action.text)
+    return [
+        Line(
+            f"{kb.recommendations[item].title} \N{EM DASH} not suggested for you here.", ref=item, warnings=tuple(texts)
+        )
+        for item, texts in messages.items()
+        if item in kb.recommendations
+    ]
+
+
+def _withheld_section(assessment: Assessment, kb: KnowledgeBase) -> Section | None:
+    cautioned = _cautioned_not_suggested(assessment, kb)
+    if not assessment.withheld and not cautioned:
         return None
     reasons: dict[str, list[str]] = {}
     titles: dict[str, str] = {}
@@ -340,39 +382,64 @@ def _withheld_section(assessment: Assessment) -> Section | None:
         if item.reason not in reasons[item.id]:
             reasons[item.id].append(item.reason)
     lines = tuple(Line(f"{titles[i]} \N{EM DASH} {' '.join(reasons[i])}", ref=i) for i in reasons)
-    return Section("withheld", "Not advised for you", "warning", lines)
+    return Section("withheld", "Not advised for you", "warning", (*lines, *cautioned))
 
 
-def _unanswered_section(assessment: Assessment, kb: KnowledgeBase, open_flags: list[str]) -> Section | None:
-    position = {name: i for i, name in enumerate(question_order(kb))}
-    unanswered = sorted(assessment.unanswered_red_flags, key=position.__getitem__)
-    if not unanswered:
+#: What a yes to an unanswered warning-sign question would mean, by the level it would lead to.
+_IF_YES = {
+    "emergency": "call {number} now",
+    "urgent": "see a doctor today",
+    "routine": "book an appointment with a GP or physiotherapist",
+}
+#: What a yes means when on its own it would not change the level of care.
+_IF_YES_SAME = "mention it to your GP"
+#: The referral whose own first sentence says who can help a person unsure of an answer, by the most urgent level.
+_UNSURE_REFERRAL = {"emergency": "urgent_clinician_review", "urgent": "urgent_clinician_review"}
+_UNSURE_REFERRAL_DEFAULT = "clinician_review"
+
+
+def _not_more_urgent(count: int, level: str, *, more: bool = False) -> str:
+    why = (
+        "you already need emergency care, so the answers would not change that"
+        if level == "emergency"
+        else "the answers could not make this more urgent"
+    )
+    counted = f"{count} more {'question' if count == 1 else 'questions'}" if more else _questions(count)
+    return f"{counted} about warning signs {'was' if count == 1 else 'were'} not answered; {why}."
+
+
+def _unanswered_section(
+    assessment: Assessment, kb: KnowledgeBase, phrase: str, open_flags: list[str], if_yes: dict[str, str]
+) -> Section | None:
+    """The warning-sign questions that could change the advice, grouped by what a yes would mean."""
+    if not open_flags:
         return None
-    asked = [f for f in unanswered if f in open_flags]
-    others = len(unanswered) - len(asked)
-    lines = [Line(kb.facts[f].question, ref=f) for f in asked]
-    if others and asked:
-        lines.append(
-            Line(
-                f"{others} more {'question' if others == 1 else 'questions'} about warning signs "
-                f"{'was' if others == 1 else 'were'} not answered; the answers could not make this more urgent."
-            )
+    position = {name: i for i, name in enumerate(question_order(kb))}
+    by_level: dict[str, list[str]] = {}
+    for fact in sorted(open_flags, key=position.__getitem__):
+        by_level.setdefault(if_yes[fact], []).append(fact)
+    lines: list[Line] = []
+    for level in sorted(by_level, key=triage_rank, reverse=True):
+        facts = by_level[level]
+        action = (
+            _IF_YES.get(level, _IF_YES_SAME) if triage_rank(level) > triage_rank(assessment.triage) else _IF_YES_SAME
         )
-    elif others:
-        lines.append(
-            Line(
-                f"{_questions(others)} about warning signs {'was' if others == 1 else 'were'} not answered; "
-                "the answers could not make this more urgent."
-            )
-        )
-    note = None
-    if asked:
-        note = (
-            "Not answering is not the same as no: if any of these applies to you, the advice above may not be safe. "
-            "To answer them, run: spasm-advisor interview"
-        )
-    level: Level = "warning" if asked else "info"
-    return Section("unanswered", "Questions not answered", level, tuple(lines), note)
+        group = f"If yes{' to any of these' if len(facts) > 1 else ''}, {action.replace('{number}', phrase)}:"
+        lines += [Line(kb.facts[f].question, ref=f, group=group) for f in facts]
+    others = len(assessment.unanswered_red_flags) - len(open_flags)
+    if others:
+        lines.append(Line(_not_more_urgent(others, assessment.triage, more=True)))
+    note = "Not answering is not the same as no."
+    # Who can check for a person unsure of an answer: the referral's own first sentence (a knowledge
+    # base without that referral says nothing here rather than something no source backs).
+    referral = kb.recommendations.get(_UNSURE_REFERRAL.get(max(by_level, key=triage_rank), _UNSURE_REFERRAL_DEFAULT))
+    if referral is not None:
+        first = fill(_SENTENCE.split(" ".join(referral.advice.split()))[0], resolve_region(kb, assessment.region))
+        note += f" If you are not sure of an answer: {first[0].lower()}{first[1:]}"
+        note += " Or answer them now: run spasm-advisor interview"
+    else:
+        note += " To answer them, run: spasm-advisor interview"
+    return Section("unanswered", "Check these warning signs first", "warning", tuple(lines), note)
 
 
 def _notice_section(assessment: Assessment, phrase: str) -> Section:
@@ -381,25 +448,41 @@ def _notice_section(assessment: Assessment, phrase: str) -> Section:
     return Section("notice", "", "info", (Line(text, details=(version,)),))
 
 
-def build_report(assessment: Assessment, kb: KnowledgeBase) -> Report:
+def build_report(
+    assessment: Assessment,
+    kb: KnowledgeBase,
+    *,
+    triage_of: Callable[[Mapping[str, Value]], str] | None = None,
+) -> Report:
     """The report of ``assessment``, in the person's words.
 
     ``kb`` is the knowledge base that made it (questions, catalogue, the
     rules that say which unanswered questions could raise the level). The
     emergency number is that of the region the assessment was made for
     (``Advisor.assess(case, region=...)``).
+
+    ``triage_of`` gives the triage level of a case, e.g.
+    ``lambda case: advisor.assess(case).triage``. With it, each unanswered
+    warning-sign question that could raise the level is grouped by the
+    level a yes to it alone would lead to (the case re-assessed with that
+    one answer set to yes); without it, by the highest level the rules say
+    it could lead to.
     """
     phrase = emergency_phrase(resolve_region(kb, assessment.region))
     case = dict(assessment.case)
     raising = raising_questions(kb, case, assessment.triage)
     open_flags = [f for f, _ in raising.items() if kb.facts[f].is_red_flag]
     could_rise_to = max((raising[f] for f in open_flags), key=triage_rank, default=None)
+    if_yes = {
+        f: triage_of({**case, f: True}) if triage_of is not None and kb.facts[f].type == "boolean" else raising[f]
+        for f in open_flags
+    }
     sections = [_level_section(assessment, kb, phrase, open_flags, could_rise_to)]
     for section in (
+        _unanswered_section(assessment, kb, phrase, open_flags, if_yes),
         _get_help_section(assessment, kb),
         *_action_sections(assessment, kb),
-        _withheld_section(assessment),
-        _unanswered_section(assessment, kb, open_flags),
+        _withheld_section(assessment, kb),
         _notice_section(assessment, phrase),
     ):
         if section is not None:

@@ -48,6 +48,9 @@ def _item(line: Line, width: int, style: Style, details: bool) -> list[str]:
     return out
 
 
+#: The sections whose lines are shown under their group's heading.
+_GROUPED = frozenset({"options", "unanswered", "get_help"})
+
 #: Lines of other options shown per category by default; the rest are counted (``--details`` lists them).
 OPTION_LINES = 3
 
@@ -108,9 +111,9 @@ def _section(section: Section, width: int, style: Style, details: bool) -> list[
         for line in section.lines:
             if details and len(out) > 1 and (line.details or line.cautions or line.evidence):
                 out.append("")
-            if section.kind == "options" and line.group != group and line.group is not None:
+            if section.kind in _GROUPED and line.group != group and line.group is not None:
                 group = line.group
-                out.append(f"{group}:")
+                out += wrap(group if group.endswith(":") else f"{group}:", width)
             out += _item(line, width, style, details)
     if section.note:
         out += wrap(section.note, width)
@@ -120,5 +123,7 @@ def _section(section: Section, width: int, style: Style, details: bool) -> list[
 def render_text(report: Report, *, width: int = DEFAULT_WIDTH, colour: bool = False, details: bool = False) -> str:
     """``report`` as text wrapped to ``width`` columns, with ANSI bold and colour when ``colour``."""
     style = Style(colour)
-    blocks = [_section(section, width, style, details) for section in report.sections]
+    # An emergency report keeps to the one thing to do: what is not advised is for --details.
+    shown = [s for s in report.sections if details or not (report.triage == "emergency" and s.kind == "withheld")]
+    blocks = [_section(section, width, style, details) for section in shown]
     return "\n\n".join("\n".join(block) for block in blocks) + "\n"

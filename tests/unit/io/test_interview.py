@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from spasm_advisor import CaseError
 from spasm_advisor.io.interview import (
+    BOOLEAN_REASK,
     AnswerError,
     Interview,
     case_yaml,
@@ -238,6 +239,21 @@ def test_answer_is_validated(advisor):
         ("posture", "yes", "poor"),
         ("posture", "Y", "poor"),
         ("posture", "no", "good"),
+        # Everyday answers that can mean only one thing.
+        ("numbness", "I don't know", None),
+        ("numbness", "I\u2019m not sure", None),
+        ("numbness", "not sure", None),
+        ("numbness", "Unsure", None),
+        ("numbness", "no idea", None),
+        ("numbness", "Yeah", True),
+        ("numbness", "yep", True),
+        ("numbness", "yes please", True),
+        ("numbness", "Nope", False),
+        ("numbness", "nah", False),
+        ("numbness", "No.", False),
+        ("numbness", "yes!", True),
+        ("posture", "yeah", "poor"),
+        ("posture", "nope", "good"),
     ],
 )
 def test_parse_reply_answers(advisor, fact, text, value):
@@ -257,7 +273,8 @@ def test_parse_reply_commands(advisor, text, kind):
 @pytest.mark.parametrize(
     ("fact", "text", "message"),
     [
-        ("numbness", "maybe", "'maybe' is not an answer here: answer yes, no or don't know."),
+        ("numbness", "maybe", BOOLEAN_REASK),
+        ("numbness", "sometimes", BOOLEAN_REASK),
         ("numbness", "", "Please type an answer: answer yes, no or don't know"),
         (
             "age",
@@ -274,7 +291,7 @@ def test_parse_reply_commands(advisor, text, kind):
             "'slouched' is not one of the choices: answer yes or no (or one of good, poor), or don't know.",
         ),
         ("posture", "3", "'3' is not one of the choices"),
-        ("numbness", "\x00\ufffd" * 1000, "is not an answer here"),
+        ("numbness", "\x00\ufffd" * 1000, BOOLEAN_REASK),
     ],
 )
 def test_parse_reply_explains_wrong_answers(advisor, fact, text, message):
@@ -283,6 +300,22 @@ def test_parse_reply_explains_wrong_answers(advisor, fact, text, message):
         parse_reply(advisor.knowledge_base.facts[fact], text)
     assert message in str(info.value)
     assert len(str(info.value)) < 200
+
+
+def test_wrong_yes_no_answer_says_what_to_type_without_repeating_it(advisor):
+    """A reply that is not yes, no or don't know is not echoed back: the message says what to type."""
+    with pytest.raises(AnswerError) as info:
+        parse_reply(advisor.knowledge_base.facts["numbness"], "maybe")
+    assert "maybe" not in str(info.value)
+    assert "type don't know" in str(info.value)
+
+
+def test_echoed_wrong_answer_has_no_control_characters(advisor):
+    """A wrong number that is echoed back has its control characters escaped."""
+    with pytest.raises(AnswerError) as info:
+        parse_reply(advisor.knowledge_base.facts["age"], "\x1b[2Jforty\x07")
+    assert "forty" in str(info.value)
+    assert not any(ord(c) < 32 or ord(c) == 127 for c in str(info.value))
 
 
 # --- saving ------------------------------------------------------------------
