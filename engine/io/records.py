@@ -142,7 +142,8 @@ class JsonLinesReader(RecordReader):
             if not ends_line:
                 continue
             line += 1
-            if over or content_seen:
+            # A blank line is not a record, however long its whitespace runs.
+            if content_seen:
                 data = b"".join(parts).rstrip(b"\r\n")
                 self._mark_record_end()
                 if over or len(data) > self.limit:
