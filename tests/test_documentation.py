@@ -80,6 +80,6 @@ def test_every_documented_dotted_name_exists(document, dotted):
 def test_every_documented_file_exists(document, path):
     """Every repository path the docs name in code (``engine/io/interview.py``, ``tests/unit/``) exists."""
     target = path[0].split("::")[0]
-    if any(_PLACEHOLDER.fullmatch(part) for part in target.split("/")):
+    if not (REPO / target).exists() and any(_PLACEHOLDER.fullmatch(part) for part in target.split("/")):
         pytest.skip(f"{target} stands for any such file")
     assert (REPO / target).exists(), f"{document} names {target}, which does not exist"
