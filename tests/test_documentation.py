@@ -18,6 +18,8 @@ _FROM_IMPORT = re.compile(
 )
 _IMPORT = re.compile(r"^\s*" + _PROMPT + r"import (spasm_advisor(?:\.\w+)*)\s*(?:#.*)?$", re.M)
 _DOTTED = re.compile(r"`(spasm_advisor(?:\.\w+)+)`")
+# A path segment written in capitals (NAME, CASE.yaml) stands for any file of that kind.
+_PLACEHOLDER = re.compile(r"[A-Z][A-Z_]*(?:\.\w+)?")
 _PATH = re.compile(r"`((?:engine|tests|rules|knowledge|scripts|benchmarks|examples|docs)/[\w./-]*)`")
 
 
@@ -78,4 +80,6 @@ def test_every_documented_dotted_name_exists(document, dotted):
 def test_every_documented_file_exists(document, path):
     """Every repository path the docs name in code (``engine/io/interview.py``, ``tests/unit/``) exists."""
     target = path[0].split("::")[0]
+    if not (REPO / target).exists() and any(_PLACEHOLDER.fullmatch(part) for part in target.split("/")):
+        pytest.skip(f"{target} stands for any such file")
     assert (REPO / target).exists(), f"{document} names {target}, which does not exist"
