@@ -10,7 +10,7 @@
   removed in Python 3.10 (upstream issue nilp0inter/experta#34). The
   aliases from ``collections.abc`` exist only while experta is imported;
   the ones this module added are removed again afterwards.
-* ``import experta`` calls ``logging.basicConfig()``, which would give the
+* ``import experta`` configures the root logger (its basicConfig call), which would give the
   host application's root logger a handler. The root logger is put back
   exactly as it was.
 
