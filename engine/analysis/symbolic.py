@@ -25,7 +25,7 @@ Needs the ``z3-solver`` package (the ``audit`` extra).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import z3
@@ -61,11 +61,13 @@ class _Z3Logic:
     def const(self, value: bool) -> Any:
         return z3.BoolVal(value)
 
-    def conj(self, items: Sequence[Any]) -> Any:
-        return z3.And(list(items)) if items else z3.BoolVal(True)
+    def conj(self, items: Iterable[Any]) -> Any:
+        terms = list(items)
+        return z3.And(terms) if terms else z3.BoolVal(True)
 
-    def disj(self, items: Sequence[Any]) -> Any:
-        return z3.Or(list(items)) if items else z3.BoolVal(False)
+    def disj(self, items: Iterable[Any]) -> Any:
+        terms = list(items)
+        return z3.Or(terms) if terms else z3.BoolVal(False)
 
     def neg(self, item: Any) -> Any:
         return z3.Not(item)

@@ -246,7 +246,7 @@ class _AnswersSoFar:
 
     def __init__(self, asked: Mapping[str, Value | None], findings: Mapping[str, int]) -> None:
         self.asked = asked
-        self.findings = findings
+        self.findings = findings  # read live: the fixpoint decides more of them as it goes
         self._terms: dict[str, FactTerm[bool | None]] = {}
 
     def fact(self, name: str) -> FactTerm[bool | None]:
@@ -277,7 +277,7 @@ def _status(cond: Condition, world: _AnswersSoFar) -> int:
 
 def _branch_status(conj: tuple[Literal_, ...], world: _AnswersSoFar) -> int:
     """:func:`_status` of one branch (a conjunction of literals), without building it."""
-    holds = PARTIAL.conj([literal_truth(lit, world) for lit in conj])
+    holds = PARTIAL.conj(literal_truth(lit, world) for lit in conj)
     return _OPEN if holds is None else _TRUE if holds else _FALSE
 
 
@@ -286,8 +286,8 @@ def _outlook(kb: KnowledgeBase, asked: Mapping[str, Value | None], derivers: Map
     rule_status: dict[str, int] = {}
     branch_status: dict[str, list[int]] = {}
     changed = True
+    world = _AnswersSoFar(asked, findings)
     while changed:  # statuses only ever go from open to decided, so this ends
-        world = _AnswersSoFar(asked, findings)
         for rule in kb.rules:
             statuses = [_branch_status(conj, world) for conj in rule.dnf]
             branch_status[rule.id] = statuses

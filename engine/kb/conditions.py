@@ -579,12 +579,12 @@ class Logic(Protocol[B]):
         """The constant true or false."""
         ...
 
-    def conj(self, items: Sequence[B]) -> B:
-        """All of ``items`` (true when empty)."""
+    def conj(self, items: Iterable[B]) -> B:
+        """All of ``items`` (true when empty); may stop reading ``items`` once the answer is known."""
         ...
 
-    def disj(self, items: Sequence[B]) -> B:
-        """Any of ``items`` (false when empty)."""
+    def disj(self, items: Iterable[B]) -> B:
+        """Any of ``items`` (false when empty); may stop reading ``items`` once the answer is known."""
         ...
 
     def neg(self, item: B) -> B:
@@ -606,10 +606,10 @@ class _PythonLogic:
     def const(self, value: bool) -> bool:
         return value
 
-    def conj(self, items: Sequence[bool]) -> bool:
+    def conj(self, items: Iterable[bool]) -> bool:
         return all(items)
 
-    def disj(self, items: Sequence[bool]) -> bool:
+    def disj(self, items: Iterable[bool]) -> bool:
         return any(items)
 
     def neg(self, item: bool) -> bool:
@@ -632,11 +632,23 @@ class _PartialLogic:
     def const(self, value: bool) -> bool | None:
         return value
 
-    def conj(self, items: Sequence[bool | None]) -> bool | None:
-        return False if False in items else (None if None in items else True)
+    def conj(self, items: Iterable[bool | None]) -> bool | None:
+        result: bool | None = True
+        for item in items:
+            if item is False:
+                return False  # false whatever the rest is
+            if item is None:
+                result = None
+        return result
 
-    def disj(self, items: Sequence[bool | None]) -> bool | None:
-        return True if True in items else (None if None in items else False)
+    def disj(self, items: Iterable[bool | None]) -> bool | None:
+        result: bool | None = False
+        for item in items:
+            if item is True:
+                return True  # true whatever the rest is
+            if item is None:
+                result = None
+        return result
 
     def neg(self, item: bool | None) -> bool | None:
         return None if item is None else not item

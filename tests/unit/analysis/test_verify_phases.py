@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from test_cli import run
+from cli_runner import run
+from locations import DATA
 
 from spasm_advisor import Advisor
 from spasm_advisor.analysis.verify import render_verification, verify
 
-DATA = Path(__file__).resolve().parents[1] / "data"
 PHASES = [
     "structure",
     "encoding",

@@ -6,13 +6,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_cli import run
+from cli_runner import run
+from locations import DATA
 
 from spasm_advisor import KnowledgeBaseError, load_knowledge_base
 from spasm_advisor.kb.conditions import All, Any_, Comparison, FindingRef, Not, Recommends, TriageAtom, Withholds
 from spasm_advisor.kb.model import Invariant
 
-MINI = Path(__file__).parent.parent / "data" / "mini"
+MINI = DATA / "mini"
 
 
 @pytest.fixture(name="kb_dir")

@@ -1,8 +1,7 @@
-"""The package's shape: one module owns what conditions mean, and the import graph has no cycles.
+"""One module owns what conditions mean: no other module of the package interprets an operator.
 
-Both read the source with ``ast`` (nothing is imported or timed): every
-``import`` counts, inside functions and ``TYPE_CHECKING`` blocks too, since a
-cycle there is still two modules that each need the other.
+The check reads the source with ``ast`` (nothing is imported or timed). The
+import graph has its own test (``tests/unit/test_import_graph.py``).
 """
 
 from __future__ import annotations
@@ -10,7 +9,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ENGINE = Path(__file__).resolve().parents[2] / "engine"
+ENGINE = Path(__file__).resolve().parents[3] / "engine"
 PACKAGE = "spasm_advisor"
 CORE = f"{PACKAGE}.kb.conditions"
 OPERATOR_SYMBOLS = {"==", "!=", "<", "<=", ">", ">="}
@@ -25,76 +24,6 @@ def _modules() -> dict[str, ast.Module]:
             parts = parts[:-1]
         found[".".join((PACKAGE, *parts))] = ast.parse(path.read_text(encoding="utf-8"), str(path))
     return found
-
-
-def _imports(name: str, tree: ast.Module, known: set[str]) -> set[str]:
-    """The package modules that module ``name`` imports."""
-    package = name if (ENGINE / Path(*name.split(".")[1:]) / "__init__.py").exists() else name.rsplit(".", 1)[0]
-    targets: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            targets.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")
-                base = base[: len(base) - node.level + 1]
-                module = ".".join([*base, node.module] if node.module else base)
-            else:
-                module = node.module or ""
-            targets.add(module)
-            targets.update(f"{module}.{alias.name}" for alias in node.names)  # "from pkg import submodule"
-    return {target for target in targets if target in known and target != name}
-
-
-def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
-    """Strongly connected components with more than one module (Tarjan)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    found: list[list[str]] = []
-
-    def visit(node: str) -> None:
-        index[node] = low[node] = len(index)
-        stack.append(node)
-        on_stack.add(node)
-        for succ in sorted(graph[node]):
-            if succ not in index:
-                visit(succ)
-                low[node] = min(low[node], low[succ])
-            elif succ in on_stack:
-                low[node] = min(low[node], index[succ])
-        if low[node] == index[node]:
-            component = []
-            while True:
-                item = stack.pop()
-                on_stack.discard(item)
-                component.append(item)
-                if item == node:
-                    break
-            if len(component) > 1:
-                found.append(sorted(component))
-
-    for node in sorted(graph):
-        if node not in index:
-            visit(node)
-    return found
-
-
-def test_import_graph_has_no_cycles():
-    """No two modules of the package import each other, directly or through others."""
-    modules = _modules()
-    graph = {name: _imports(name, tree, set(modules)) for name, tree in modules.items()}
-    assert len(modules) >= 40, sorted(modules)  # the walk really saw the package
-    assert sum(len(edges) for edges in graph.values()) >= 100
-    assert f"{PACKAGE}.kb.loader" in graph[f"{PACKAGE}.inference.advisor"]  # edges are read
-    assert _cycles(graph) == []
-
-
-def test_cycle_detection_finds_a_cycle():
-    """The cycle check is not vacuous: a two-module loop and a longer one are reported."""
-    graph = {"a": {"b"}, "b": {"a"}, "c": {"d"}, "d": {"e"}, "e": {"c"}, "f": {"a"}}
-    assert _cycles(graph) == [["a", "b"], ["c", "d", "e"]]
 
 
 def _interpretations(tree: ast.Module) -> list[tuple[int, str]]:

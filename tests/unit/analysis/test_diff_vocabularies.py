@@ -6,11 +6,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from locations import DATA
 
 from spasm_advisor import Advisor
 from spasm_advisor.analysis.diff import diff_knowledge_bases, render_diff
 
-MINI = Path(__file__).resolve().parents[1] / "data" / "mini"
+MINI = DATA / "mini"
 
 REST_RULE = """
   - id: rest_when_numb
