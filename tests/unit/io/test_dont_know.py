@@ -7,13 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from locations import DATA
+
 from spasm_advisor import CaseError, KnowledgeBaseError, load_knowledge_base
 from spasm_advisor.io.case import DONT_KNOW, validate_case
 from spasm_advisor.io.interview import Interview, case_yaml, help_text
 from spasm_advisor.io.reader import parse_case_text
 from spasm_advisor.io.schema import input_schema
 
-MINI = Path(__file__).parent.parent.parent / "data" / "mini"
+MINI = DATA / "mini"
 
 
 def test_recorded_questions_are_the_cauda_equina_signs(advisor):
@@ -133,7 +135,7 @@ def test_loader_accepts_a_recording_fact(kb_dir):
         "  - id: numbness_dont_know\n    type: boolean\n    dont_know_for: numbness\n"
         '    question: "Unsure about numbness"\n    description: "Unsure."\n    role: context\n',
     )
-    kb = load_knowledge_base(kb_dir / "rules", kb_dir / "knowledge")
+    kb = load_knowledge_base(kb_dir / "rules", kb_dir / "knowledge", sealed=False)
     assert kb.dont_know_facts() == {"numbness": "numbness_dont_know"}
 
 
@@ -153,4 +155,4 @@ def test_loader_refuses_a_wrong_recording_fact(kb_dir, target, kind, fragment):
         '    question: "Unsure"\n    description: "Unsure."\n    role: context\n',
     )
     with pytest.raises(KnowledgeBaseError, match=fragment):
-        load_knowledge_base(kb_dir / "rules", kb_dir / "knowledge")
+        load_knowledge_base(kb_dir / "rules", kb_dir / "knowledge", sealed=False)
