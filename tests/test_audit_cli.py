@@ -17,12 +17,27 @@ def test_cli_verify_exit_codes():
     assert ok.returncode == 0, ok.stderr
     assert "PROVED" in ok.stdout
     assert "OK" in ok.stdout
-    bad = run("rules", "verify", "--rules", str(DATA / "violations" / "rules"), "--knowledge", str(MINI_KNOWLEDGE), "--unsealed")
+    bad = run(
+        "rules",
+        "verify",
+        "--rules",
+        str(DATA / "violations" / "rules"),
+        "--knowledge",
+        str(MINI_KNOWLEDGE),
+        "--unsealed",
+    )
     assert bad.returncode == 1
     assert "VIOLATED no_painkiller_on_anticoagulants" in bad.stdout
     assert "counterexample: {on_anticoagulants: true}" in bad.stdout
     error = run(
-        "rules", "verify", "--rules", str(ANOMALIES / "never_fires"), "--knowledge", str(MINI_KNOWLEDGE), "--json", "--unsealed"
+        "rules",
+        "verify",
+        "--rules",
+        str(ANOMALIES / "never_fires"),
+        "--knowledge",
+        str(MINI_KNOWLEDGE),
+        "--json",
+        "--unsealed",
     )
     assert error.returncode == 1
     assert json.loads(error.stdout)["errors"][0]["check"] == "never_fires"

@@ -403,6 +403,8 @@ def _fact_answers(
             raise doc.error(f"'answers': {brief(said)} is already a value", node, key="answers")
         pairs.append((said.strip().lower(), str(value)))
     return tuple(pairs)
+
+
 def _check_dont_know(doc: _Doc, facts: Mapping[str, FactSpec]) -> None:
     """A "don't know" fact is yes/no and records the answer of one other yes/no question."""
     owners: dict[str, str] = {}

@@ -98,7 +98,9 @@ def test_assess_refuses_a_broken_invariants_file(kb_dir, tmp_path):
     _edit(kb_dir, "recommends see_doctor", "recommends see_docter")
     case = tmp_path / "case.json"
     case.write_text('{"age": 40}')
-    out = run("assess", str(case), "--rules", str(kb_dir / "rules"), "--knowledge", str(kb_dir / "knowledge"), "--unsealed")
+    out = run(
+        "assess", str(case), "--rules", str(kb_dir / "rules"), "--knowledge", str(kb_dir / "knowledge"), "--unsealed"
+    )
     assert out.returncode == 2, out.stdout + out.stderr
     assert "invariants.yaml" in out.stderr
     assert "unknown recommendation 'see_docter'" in out.stderr

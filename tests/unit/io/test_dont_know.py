@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from locations import DATA
 
 from spasm_advisor import CaseError, KnowledgeBaseError, load_knowledge_base
