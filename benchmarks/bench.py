@@ -19,6 +19,7 @@ machine (the loop's wall time against its processor time shows by how much),
 so the batch figures also give processor time per record and the rate it
 allows with a core per worker. The loop is timed again at the end: when the
 two differ much, the machine changed speed during the run.
+    python benchmarks/bench.py --baseline-ref v2026.11.2 --compare-only   # this base against a release's
 
 Every figure comes from the bundled knowledge base and a fixed, seeded set
 of generated cases (each fact unknown a third of the time, otherwise a
@@ -296,6 +297,65 @@ def bench_assess(count: int) -> None:
     compact = timed(lambda c: encoder.encode(advisor.assess(c)), cases[:2000])
     row("assess + json.dumps(to_dict())", plain_json)
     row("assess + CompactJSON (batch)", compact)
+
+
+def checkout_knowledge(ref: str, into: Path) -> Path:
+    """Write ``rules/`` and ``knowledge/`` of git ``ref`` under ``into``; return that folder."""
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", "--format=tar", ref, "rules", "knowledge"],
+        capture_output=True,
+        check=False,
+    )
+    if archive.returncode != 0:
+        raise SystemExit(f"bench: cannot read rules/ and knowledge/ at {ref!r}: {archive.stderr.decode().strip()}")
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    return into
+
+
+def bench_compare(ref: str, count: int, rounds: int) -> None:
+    """Advisor.assess p50 of the working tree's knowledge base against ``ref``'s, with the same engine.
+
+    Both are timed on the same cases (drawn from the older vocabulary, which
+    the newer one extends), case by case in alternation (baseline, then this
+    tree, on each case; which goes first alternates too), so that changes in
+    the load of a shared machine fall on both alike. The ratio is of the
+    medians of the per-round p50s.
+    """
+    from spasm_advisor import Advisor
+
+    current = Advisor.default()
+    with tempfile.TemporaryDirectory() as folder:
+        base_dir = checkout_knowledge(ref, Path(folder))
+        # Unsealed: a ref from before the manifest has none; its files come from git as they are.
+        baseline = Advisor.from_paths(base_dir / "rules", base_dir / "knowledge", sealed=False)
+    cases = generate(baseline.knowledge_base, count)
+    own = generate(current.knowledge_base, count)
+    for case in cases[:50]:
+        baseline.assess(case)
+        current.assess(case)
+    clock = time.perf_counter
+    p50s: dict[str, list[float]] = {"baseline": [], "current": [], "current, own cases": []}
+    for _ in range(rounds):
+        times: dict[str, list[float]] = {"baseline": [], "current": []}
+        for i, case in enumerate(cases):
+            pair = (("baseline", baseline), ("current", current))
+            for label, advisor in pair if i % 2 == 0 else reversed(pair):
+                t = clock()
+                advisor.assess(case)
+                times[label].append(clock() - t)
+        for label, values in times.items():
+            p50s[label].append(statistics.median(values) * 1e3)
+        p50s["current, own cases"].append(timed(current.assess, own)["p50"])
+    base = statistics.median(p50s["baseline"])
+    print(
+        f"Advisor.assess against {ref} ({len(baseline.knowledge_base.rules)} rules) and this tree"
+        f" ({len(current.knowledge_base.rules)} rules), {count:,} cases, {rounds} rounds, case by case:"
+    )
+    for label, values in p50s.items():
+        median = statistics.median(values)
+        print(f"  {label:20} p50 {median:6.3f} ms  ({median / base:.2f}x {ref})")
+    ratio = statistics.median(p50s["current"]) / base
+    print(f"  target: p50 no more than 1.15x the baseline on the same cases {verdict(ratio <= 1.15)}")
 
 
 def bench_memory_per_engine() -> None:
@@ -673,6 +733,13 @@ def main() -> None:
         metavar="N",
         help="run only the rules-verify timing, on a generated base of N rules (e.g. 3000)",
     )
+    parser.add_argument(
+        "--baseline-ref",
+        metavar="GIT_REF",
+        help="also time Advisor.assess on the rules/ and knowledge/ of this git ref (e.g. the last release)",
+    )
+    parser.add_argument("--compare-only", action="store_true", help="with --baseline-ref: run only that comparison")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds for --baseline-ref (default 5)")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     global SCALE
@@ -684,9 +751,13 @@ def main() -> None:
         bench_million(args.million, args.workers)
     elif args.verify_rules:
         bench_verify(args.verify_rules)
+    elif args.baseline_ref and args.compare_only:
+        bench_compare(args.baseline_ref, args.cases, args.rounds)
     else:
         bench_load()
         bench_assess(args.cases)
+        if args.baseline_ref:
+            bench_compare(args.baseline_ref, args.cases, args.rounds)
         bench_memory_per_engine()
         bench_cold_start(args.cold_runs)
         bench_stages(args.stage_cases)

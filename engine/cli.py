@@ -670,7 +670,8 @@ def _cmd_interview(args: argparse.Namespace) -> int:
                     _say("\n".join(wrap(str(exc), width, "  ", "  ")))
                     continue
                 if reply.kind == "help":
-                    for paragraph in help_text(spec).splitlines():
+                    recorded = spec.id in interview.knowledge_base.dont_know_facts()
+                    for paragraph in help_text(spec, records_dont_know=recorded).splitlines():
                         _say("\n".join(wrap(paragraph, width, "  ", "  ")))
                     continue
                 break

@@ -142,8 +142,10 @@ def property_failures(advisor: Any, original_kb: Any, case: dict[str, Any]) -> l
     red = any(case.get(f) is True for f in kb.red_flags())
     if red and (result.triage == "self_care" or not given & set(REFERRAL_FOR_TRIAGE.values())):
         failures.append("red flag without referral")
-    ces = any(
-        case.get(f) is True for f in ("saddle_anaesthesia", "bladder_or_bowel_dysfunction", "bilateral_leg_symptoms")
+    # Symptoms in both legs are exempt only when stated long-standing and unchanged in known stenosis.
+    stable_stenosis = case.get("spinal_stenosis") is True and case.get("leg_symptoms_new_or_worsening") is False
+    ces = any(case.get(f) is True for f in ("saddle_anaesthesia", "bladder_or_bowel_dysfunction")) or (
+        case.get("bilateral_leg_symptoms") is True and not stable_stenosis
     )
     if ces and (result.triage != "emergency" or "emergency_care" not in given):
         failures.append("CES sign not emergency")

@@ -221,7 +221,7 @@ def test_details_add_advice_cautions_and_evidence(advisor, kb):
     words = " ".join(long.split())
     assert heat.advice in words
     assert f"Caution: {heat.cautions[0]}" in words
-    assert "Evidence: ACP 2017 R1: recommended" in words
+    assert "Evidence: ACP 2017 R1 (acute and subacute pain): recommended" in words
     assert assessment.kb_digest in words
     assert heat.advice not in " ".join(short.split())
     # Every option folded into "and N more" by default is listed with --details.
@@ -308,8 +308,11 @@ def test_reports_carry_no_reviewer_vocabulary(advisor, kb, case):
 
 
 def test_a_cautioned_item_that_is_not_suggested_still_shows_its_caution(advisor, kb):
-    """Natural remedies preferred and heart disease: ibuprofen is not suggested, and the heart caution is shown."""
-    case = {**DESK, "age": 70, "prefers_natural_remedies": True, "heart_disease_or_stroke": True}
+    """Natural remedies preferred and heart disease: ibuprofen is not suggested, and the heart caution is shown.
+
+    At 50 heart disease is the one NSAID risk (from 60 it would be two, and the NSAID withheld).
+    """
+    case = {**DESK, "age": 50, "prefers_natural_remedies": True, "heart_disease_or_stroke": True}
     assessment = advisor.assess(case)
     assert "nsaid_pain_relief" not in {r.id for r in assessment.recommendations}
     report = report_of(advisor, case)

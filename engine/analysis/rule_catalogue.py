@@ -96,6 +96,7 @@ def rule_details(kb: KnowledgeBase, rule: RuleSpec) -> dict[str, Any]:
             "version": prov.version,
             "status": prov.status,
             "last_reviewed": prov.last_reviewed,
+            "history": prov.history,
         },
         "stratum": rule.stratum,
         "reads_facts": sorted(rule.facts_read()),
@@ -138,6 +139,8 @@ def render_rule(kb: KnowledgeBase, rule: RuleSpec) -> str:
         f"  provenance:  status {p['status']}, version {p['version'] or '-'}, author {p['author'] or '-'}, "
         f"reviewer {p['reviewer'] or '-'}, last reviewed {p['last_reviewed'] or '-'}"
     )
+    if p["history"]:
+        lines.append(f"  history:     {p['history']}")
     lines.append(f"  reads facts:    {', '.join(d['reads_facts']) or '-'}")
     lines.append(f"  reads findings: {', '.join(d['reads_findings']) or '-'}")
     lines.append(f"  depends on:     {', '.join(d['depends_on_rules']) or '-'}")

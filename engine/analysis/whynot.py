@@ -17,7 +17,7 @@ from spasm_advisor._suggest import did_you_mean
 from spasm_advisor.errors import EngineError
 from spasm_advisor.inference.assessment import Assessor
 from spasm_advisor.io.case import Case
-from spasm_advisor.kb.conditions import FindingRef, literal_holds, render, render_value
+from spasm_advisor.kb.conditions import FindingRef, Known, literal_holds, render, render_value
 from spasm_advisor.kb.model import FactSpec, KnowledgeBase
 
 __all__ = ["BranchCheck", "LiteralCheck", "WhyNot", "why_not"]
@@ -74,6 +74,9 @@ class WhyNot:
     candidates: tuple[BranchCheck, ...]
     changes: tuple[tuple[str, Any, Any], ...] | None
     note: str | None = None
+    #: Questions a withholding rule needs answered (it holds because they are
+    #: unanswered), each as (fact, question text).
+    questions: tuple[tuple[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -81,6 +84,7 @@ class WhyNot:
             "id": self.rec_id,
             "status": self.status,
             "withheld_by": [{"rule": r, "reason": reason} for r, reason in self.withheld_by],
+            "questions": [{"fact": f, "question": q} for f, q in self.questions],
             "candidates": [c.to_dict() for c in self.candidates],
             "smallest_changes": None
             if self.changes is None
@@ -176,6 +180,14 @@ def why_not(assessor: Assessor, facts: Any, rec_id: str, *, changes: bool = True
     values = dict(case)
     withheld = tuple((w.rule, w.reason) for w in result.withheld if w.id == rec_id)
     status = "given" if rec_id in result.recommendation_ids() else ("withheld" if withheld else "not_recommended")
+    # A withhold that holds because a question is unanswered names that question.
+    unanswered: dict[str, str] = {}
+    for rule_id in dict.fromkeys(rule for rule, _ in withheld):
+        for literals in kb.rule_index[rule_id].dnf:
+            if all(literal_holds(lit, values, findings) for lit in literals):
+                for lit in literals:
+                    if isinstance(lit, Known) and not lit.known:
+                        unanswered.setdefault(lit.name, kb.facts[lit.name].question)
     candidates = []
     for rule in kb.rules:
         if not any(a.kind == "recommend" and a.target == rec_id for a in rule.actions):
@@ -193,7 +205,7 @@ def why_not(assessor: Assessor, facts: Any, rec_id: str, *, changes: bool = True
     found_changes, note = (None, None)
     if changes and status != "given":
         found_changes, note = _smallest_changes(kb, values, rec_id)
-    return WhyNot(rec_id, status, withheld, tuple(candidates), found_changes, note)
+    return WhyNot(rec_id, status, withheld, tuple(candidates), found_changes, note, tuple(unanswered.items()))
 
 
 def render_why_not(answer: WhyNot) -> str:
@@ -205,6 +217,9 @@ def render_why_not(answer: WhyNot) -> str:
     elif answer.status == "withheld":
         lines.append(f"'{answer.rec_id}' is withheld:")
         lines += [f"  - rule {rule}: {reason}" for rule, reason in answer.withheld_by]
+        if answer.questions:
+            lines += ["", "Not yet checked: answer these questions first:"]
+            lines += [f"  - {question} ({fact})" for fact, question in answer.questions]
     else:
         lines.append(f"'{answer.rec_id}' is not recommended: no rule recommending it fired.")
     if answer.candidates:

@@ -20,7 +20,13 @@ from spasm_advisor.errors import CaseError, CaseProblem, brief, kind_of
 from spasm_advisor.kb.conditions import Value
 from spasm_advisor.kb.model import FactSpec, KnowledgeBase
 
-__all__ = ["Case", "validate_case"]
+__all__ = ["DONT_KNOW", "Case", "validate_case"]
+
+#: The answer a case gives for a question the person was asked but could not
+#: answer. Accepted for the questions whose "don't know" the knowledge base
+#: records in a fact of its own (``dont_know_for`` in ``facts.yaml``), where it
+#: differs from leaving the question out (not asked).
+DONT_KNOW = "dont_know"
 
 
 def _problem_for(spec: FactSpec, value: Any) -> str | None:
@@ -30,6 +36,8 @@ def _problem_for(spec: FactSpec, value: Any) -> str | None:
         if isinstance(value, bool):
             return None
         hint = " (write true or false, not a string)" if isinstance(value, str) else ""
+        if value == DONT_KNOW:
+            hint = " (write null when the answer is not known)"
         return f"{name}: expected true or false, got {brief(value)}{hint}"
     if spec.type == "integer":
         if isinstance(value, bool) or not isinstance(value, int):
@@ -50,8 +58,10 @@ def _problem_for(spec: FactSpec, value: Any) -> str | None:
 def validate_case(data: object, kb: KnowledgeBase, *, source: str | None = None) -> dict[str, Value]:
     """Check a mapping of facts against ``kb`` and return the answered ones.
 
-    ``None`` (JSON ``null``) means "don't know" and is the same as leaving the
-    fact out. Every problem is collected; :class:`CaseError` names them all.
+    ``None`` (JSON ``null``) is the same as leaving the fact out: unknown.
+    ``"dont_know"`` is accepted for the questions that have a "don't know"
+    fact: the question stays unknown and that fact becomes true. Every
+    problem is collected; :class:`CaseError` names them all.
     """
     if not isinstance(data, Mapping):
         raise CaseError(
@@ -59,6 +69,8 @@ def validate_case(data: object, kb: KnowledgeBase, *, source: str | None = None)
         )
     problems: list[CaseProblem] = []
     values: dict[str, Value] = {}
+    dont_know = kb.dont_know_facts()
+    not_known: dict[str, str] = {}
     for key, value in data.items():
         if not isinstance(key, str):
             text = f"fact names are text, not {type(key).__name__} ({brief(key)})"
@@ -72,11 +84,18 @@ def validate_case(data: object, kb: KnowledgeBase, *, source: str | None = None)
             continue
         if value is None:
             continue
+        if value == DONT_KNOW and key in dont_know:
+            not_known[dont_know[key]] = key
+            continue
         message = _problem_for(spec, value)
         if message is not None:
             problems.append(CaseProblem(key, message))
         else:
             values[key] = value
+    for recorder, question in not_known.items():
+        if values.get(recorder) is False:
+            problems.append(CaseProblem(recorder, f"{recorder}: false contradicts {question}: {DONT_KNOW}"))
+        values[recorder] = True
     if problems:
         raise CaseError(problems, source=source)
     return values

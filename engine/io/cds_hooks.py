@@ -336,10 +336,11 @@ def order_cards(
 
     * withheld: a rule withholds an item the order is for (warning, with a
       suggestion to remove the draft order);
-    * caution: a rule attaches a caution to such an item for this patient
-      (warning, with the same suggestion);
-    * unchecked: neither, but facts the withholding rules read are unknown
-      (warning, no suggestion): the order was not cleared, only not checked.
+    * unchecked: not withheld, but facts the withholding rules read are
+      unknown (warning, no suggestion, with any cautions listed too): the
+      order was not cleared, only not checked;
+    * caution: otherwise, a rule attaches a caution to such an item for this
+      patient (warning, with the suggestion to remove the draft order).
     """
     given = {rec.id: rec for rec in assessment.recommendations}
     known = dict(assessment.case)
@@ -372,6 +373,33 @@ def order_cards(
                 )
             )
             continue
+        withholding = [
+            rule
+            for rule in kb.rules
+            if any(a.kind == "withhold" and a.target in order.recommendations for a in rule.actions)
+        ]
+        unknown = list(dict.fromkeys(f for rule in withholding for f in facts_behind(kb, rule) if f not in known))
+        if unknown:
+            lines = [f"- {kb.facts[f].question} (`{f}`)" for f in unknown]
+            cautions = [w for rec_id in order.recommendations if rec_id in given for w in given[rec_id].warnings]
+            cards.append(
+                _card(
+                    kb,
+                    kind="order-unchecked",
+                    rules=tuple(rule.id for rule in withholding),
+                    indicator="warning",
+                    text=f"{order.name}: {len(unknown)} contraindication questions unanswered; not checked",
+                    detail=[
+                        f"**{order.kind} ordered:** {order.name} (`{order.reference}`). The rules that would "
+                        "withhold it read facts the record does not answer, so the order is not cleared:",
+                        "\n".join(lines),
+                        *[f"**Caution for this patient:** {w.message} (rule `{w.rule}`)" for w in cautions],
+                    ],
+                    sources=[c.source for rule in withholding for c in rule.sources],
+                    **common,
+                )
+            )
+            continue
         cautions = [w for rec_id in order.recommendations if rec_id in given for w in given[rec_id].warnings]
         if cautions:
             detail = [f"**{order.kind} ordered:** {order.name} (`{order.reference}`)."]
@@ -390,28 +418,4 @@ def order_cards(
                 )
             )
             continue
-        withholding = [
-            rule
-            for rule in kb.rules
-            if any(a.kind == "withhold" and a.target in order.recommendations for a in rule.actions)
-        ]
-        unknown = list(dict.fromkeys(f for rule in withholding for f in facts_behind(kb, rule) if f not in known))
-        if unknown:
-            lines = [f"- {kb.facts[f].question} (`{f}`)" for f in unknown]
-            cards.append(
-                _card(
-                    kb,
-                    kind="order-unchecked",
-                    rules=tuple(rule.id for rule in withholding),
-                    indicator="warning",
-                    text=f"{order.name}: {len(unknown)} contraindication questions unanswered; not checked",
-                    detail=[
-                        f"**{order.kind} ordered:** {order.name} (`{order.reference}`). The rules that would "
-                        "withhold it read facts the record does not answer, so the order is not cleared:",
-                        "\n".join(lines),
-                    ],
-                    sources=[c.source for rule in withholding for c in rule.sources],
-                    **common,
-                )
-            )
     return cards

@@ -13,7 +13,14 @@ each enough on its own, are asked before anything else).
 
 **Stopping.** As soon as the answers so far make some rule that sets
 ``triage: emergency`` certain to fire, whatever the remaining answers, the
-interview stops: nothing said later can lower the triage.
+interview stops: nothing said later can lower the triage. When an answer
+makes an emergency rule possible except for an exception it reads as an
+absent finding (symptoms in both legs, unless long-standing and unchanged in
+known stenosis), the questions that decide the exception are asked next.
+
+**"Don't know".** A fact with ``dont_know_for`` records a "don't know" to its
+question and is never asked itself: :func:`with_dont_know` sets it when the
+question is answered, and the saved case says ``dont_know`` for it.
 
 **Skipping.** A question is skipped when its answer *cannot change the
 result*. The result here is the set of rules that fire (which fixes the
@@ -60,7 +67,7 @@ from typing import Literal
 import yaml
 
 from spasm_advisor.errors import AnswerError, brief
-from spasm_advisor.io.case import validate_case
+from spasm_advisor.io.case import DONT_KNOW, validate_case
 from spasm_advisor.kb.conditions import (
     PARTIAL,
     Condition,
@@ -91,6 +98,7 @@ __all__ = [
     "question_order",
     "raising_questions",
     "relevant_facts",
+    "with_dont_know",
 ]
 
 #: Question groups in asking order, by fact role.
@@ -208,7 +216,11 @@ def group_of(spec: FactSpec) -> int:
 
 
 def question_order(kb: KnowledgeBase) -> tuple[str, ...]:
-    """Every fact of ``kb`` in asking order (see the module documentation)."""
+    """Every question of ``kb`` in asking order (see the module documentation).
+
+    Facts that record a "don't know" answer (``dont_know_for``) are not
+    questions: the answer to their question sets them.
+    """
     distance = emergency_distance(kb)
     position = {name: i for i, name in enumerate(kb.facts)}
     group = {role: i for i, roles in enumerate(ROLE_GROUPS) for role in roles}
@@ -220,7 +232,21 @@ def question_order(kb: KnowledgeBase) -> tuple[str, ...]:
         near = distance.get(name, unreachable) if spec.role == "red_flag" else 0
         return (rank, near, position[name])
 
-    return tuple(sorted(kb.facts, key=key))
+    return tuple(sorted((name for name in kb.facts if kb.facts[name].dont_know_for is None), key=key))
+
+
+def with_dont_know(kb: KnowledgeBase, answers: Mapping[str, Value | None]) -> dict[str, Value | None]:
+    """The answers plus the facts recording "don't know", as a case would hold them.
+
+    Once its question is asked, a recording fact is decided: true when the
+    answer was "don't know", otherwise left unknown (``None``), exactly as
+    :func:`~spasm_advisor.io.case.validate_case` reads the saved case.
+    """
+    out = dict(answers)
+    for question, recorder in kb.dont_know_facts().items():
+        if question in answers:
+            out[recorder] = True if answers[question] is None else None
+    return out
 
 
 # --- what can still change -------------------------------------------------------
@@ -233,6 +259,7 @@ class _Outlook:
     emergency: tuple[RuleSpec, ...]
     branch_status: Mapping[str, list[int]]
     findings: Mapping[str, int]
+    follow_ups: frozenset[str] = frozenset()
 
 
 class _AnswersSoFar:
@@ -310,12 +337,69 @@ def _outlook(kb: KnowledgeBase, asked: Mapping[str, Value | None], derivers: Map
         for conj, status in zip(rule.dnf, branch_status[rule.id], strict=True):
             if status != _FALSE:
                 relevant.update(lit.name for lit in conj if not isinstance(lit, FindingRef) and lit.name not in asked)
+    relevant -= set(kb.dont_know_facts().values())  # set by their question, never asked
     emergency = tuple(
         rule
         for rule in kb.rules
         if rule_status[rule.id] == _TRUE and any(a.kind == "triage" and a.target == "emergency" for a in rule.actions)
     )
-    return _Outlook(rule_status, frozenset(relevant), emergency, branch_status, findings)
+    follow_ups = _exception_follow_ups(kb, _AnswersSoFar(asked, findings), findings, branch_status, derivers)
+    return _Outlook(
+        rule_status, frozenset(relevant), emergency, branch_status, findings, frozenset(follow_ups & relevant)
+    )
+
+
+def _exception_follow_ups(
+    kb: KnowledgeBase,
+    world: _AnswersSoFar,
+    findings: Mapping[str, int],
+    branch_status: Mapping[str, list[int]],
+    derivers: Mapping[str, list[RuleSpec]],
+) -> set[str]:
+    """Unasked facts that decide an exception standing between an answer and an emergency.
+
+    A branch is *triggered* when it is still open and either has a literal
+    already true or reads a finding (still open) with a triggered deriving
+    branch. On the triggered branches of undecided emergency rules, an open
+    *negated* finding is an exception (for example long-standing, unchanged
+    leg symptoms in known stenosis); the unasked facts of the branches that
+    could derive it are the follow-up questions, asked next so that the
+    emergency is confirmed, or ruled out, at once.
+    """
+    out: set[str] = set()
+
+    def triggered(conj: tuple[Literal_, ...], depth: int) -> bool:
+        for lit in conj:
+            truth = literal_truth(lit, world)
+            if truth is True:
+                return True
+            if isinstance(lit, FindingRef) and not lit.negated and truth is None and depth < 6:
+                for rule in derivers.get(lit.name, ()):
+                    for sub, sub_status in zip(rule.dnf, branch_status[rule.id], strict=True):
+                        if sub_status == _OPEN and triggered(sub, depth + 1):
+                            return True
+        return False
+
+    def collect(conj: tuple[Literal_, ...], depth: int) -> None:
+        for lit in conj:
+            if not isinstance(lit, FindingRef) or findings.get(lit.name) != _OPEN or depth >= 6:
+                continue
+            for rule in derivers.get(lit.name, ()):
+                for sub, sub_status in zip(rule.dnf, branch_status[rule.id], strict=True):
+                    if sub_status != _OPEN:
+                        continue
+                    if lit.negated:
+                        out.update(x.name for x in sub if not isinstance(x, FindingRef) and x.name not in world.asked)
+                    elif triggered(sub, depth + 1):
+                        collect(sub, depth + 1)
+
+    for rule in kb.rules:
+        if not any(a.kind == "triage" and a.target == "emergency" for a in rule.actions):
+            continue
+        for conj, status in zip(rule.dnf, branch_status[rule.id], strict=True):
+            if status == _OPEN and triggered(conj, 0):
+                collect(conj, 0)
+    return out
 
 
 def relevant_facts(kb: KnowledgeBase, asked: Mapping[str, Value | None]) -> frozenset[str]:
@@ -323,7 +407,7 @@ def relevant_facts(kb: KnowledgeBase, asked: Mapping[str, Value | None]) -> froz
 
     ``asked`` maps each question asked to its answer, ``None`` for "don't know".
     """
-    return _outlook(kb, asked, _derivers(kb)).relevant
+    return _outlook(kb, with_dont_know(kb, asked), _derivers(kb)).relevant
 
 
 def raising_questions(kb: KnowledgeBase, asked: Mapping[str, Value | None], level: str) -> dict[str, str]:
@@ -337,6 +421,7 @@ def raising_questions(kb: KnowledgeBase, asked: Mapping[str, Value | None], leve
     in fact not matter, one left out cannot.
     """
     derivers = _derivers(kb)
+    asked = with_dont_know(kb, asked)
     outlook = _outlook(kb, asked, derivers)
     rank = TRIAGE_LEVELS.index(level)
     found: dict[str, int] = {}
@@ -458,15 +543,23 @@ def parse_reply(spec: FactSpec, text: str) -> Reply:
     raise AnswerError(f"{shown} is not one of the choices: {_expected(spec)}.")
 
 
-def help_text(spec: FactSpec) -> str:
+def help_text(spec: FactSpec, *, records_dont_know: bool = False) -> str:
     """What a question is about and how to answer it, in plain words (shown for ``help``).
 
     The fact's lay ``help`` text; a knowledge base without one falls back
-    to the clinical ``description``.
+    to the clinical ``description``. ``records_dont_know``: the knowledge
+    base records a "don't know" to this question (the sign then cannot be
+    ruled out, and the advice says so).
     """
+    unknown = (
+        "'don't know' (or dk, ?, skip) is recorded: this sign cannot then be ruled out, and you will be "
+        "advised to be checked today."
+        if records_dont_know
+        else "'don't know' (or dk, ?, skip) leaves it unknown, never 'no'."
+    )
     return (
         f"{spec.help or spec.description}\n"
-        f"Answers: {answer_hint(spec)}.\n'don't know' (or dk, ?, skip) leaves it unknown, never 'no'.\n"
+        f"Answers: {answer_hint(spec)}.\n{unknown}\n"
         "Type 'back' to change the previous answer; Ctrl-C leaves without a report."
     )
 
@@ -493,7 +586,8 @@ class Interview:
         self._outlook = _outlook(knowledge_base, self._answers, self._derivers)
 
     def _update(self) -> None:
-        self._outlook = _outlook(self.knowledge_base, self._answers, self._derivers)
+        answers = with_dont_know(self.knowledge_base, self._answers)
+        self._outlook = _outlook(self.knowledge_base, answers, self._derivers)
 
     @property
     def answers(self) -> dict[str, Value | None]:
@@ -518,10 +612,11 @@ class Interview:
         """The next question to ask, or None when the interview is over."""
         if self.stopped_for_emergency:
             return None
-        relevant = self._outlook.relevant
-        for name in self.order:
-            if name not in self._answers and name in relevant:
-                return self.knowledge_base.facts[name]
+        # The questions that could confirm or rule out a possible emergency come first.
+        for wanted in (self._outlook.follow_ups, self._outlook.relevant):
+            for name in self.order:
+                if name not in self._answers and name in wanted:
+                    return self.knowledge_base.facts[name]
         return None
 
     def remaining(self) -> int:
@@ -556,8 +651,13 @@ class Interview:
         return fact
 
     def case(self) -> dict[str, Value]:
-        """The answered facts, as a case for :meth:`~spasm_advisor.Advisor.assess` ("don't know" left out)."""
-        return {name: value for name, value in self._answers.items() if value is not None}
+        """The answered facts, as a case for :meth:`~spasm_advisor.Advisor.assess`.
+
+        A "don't know" is left out (unknown), except for the questions whose
+        "don't know" the knowledge base records: their recording fact is true.
+        """
+        answers = with_dont_know(self.knowledge_base, self._answers)
+        return {name: value for name, value in answers.items() if value is not None}
 
 
 def case_yaml(answers: Mapping[str, Value | None], kb: KnowledgeBase, *, complete: bool = True) -> str:
@@ -565,10 +665,15 @@ def case_yaml(answers: Mapping[str, Value | None], kb: KnowledgeBase, *, complet
 
     ``spasm-advisor assess`` reads it back to exactly the same case.
     """
-    ordered = {name: answers[name] for name in kb.facts if name in answers}
+    recorded = kb.dont_know_facts()
+    ordered: dict[str, Value | None] = {
+        name: DONT_KNOW if answers[name] is None and name in recorded else answers[name]
+        for name in kb.facts
+        if name in answers
+    }
     header = [
         "# A case written by 'spasm-advisor interview'.",
-        '# null means the question was answered "don\'t know"; facts not listed were not asked.',
+        '# null (or dont_know) means the question was answered "don\'t know"; facts not listed were not asked.',
     ]
     if not complete:
         header.append("# The interview was not finished: only the questions answered so far are here.")

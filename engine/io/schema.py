@@ -2,7 +2,8 @@
 
 * :func:`input_schema`: what a case may hold: every fact with its type,
   range or values, question and description; ``null`` is allowed and means
-  unknown; any other key is an error (``additionalProperties: false``).
+  unknown, ``"dont_know"`` where a question records it; any other key is an
+  error (``additionalProperties: false``).
 * :func:`output_schema`: the JSON contract of :meth:`Assessment.to_dict`
   (``assess --json``), with every id (rules, recommendations, findings,
   facts, sources) restricted to those of the knowledge base.
@@ -17,6 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from spasm_advisor.inference.assessment import NOTICE
+from spasm_advisor.io.case import DONT_KNOW
 from spasm_advisor.kb.model import CATEGORIES, EVIDENCE_LEVELS, TRIAGE_LEVELS, FactSpec, KnowledgeBase
 
 __all__ = ["DRAFT", "input_schema", "output_schema"]
@@ -24,11 +26,13 @@ __all__ = ["DRAFT", "input_schema", "output_schema"]
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 
-def _fact_value(spec: FactSpec, *, nullable: bool) -> dict[str, Any]:
-    """The schema of one fact's value."""
+def _fact_value(spec: FactSpec, *, nullable: bool, dont_know: bool = False) -> dict[str, Any]:
+    """The schema of one fact's value (``dont_know``: the question also takes ``"dont_know"``)."""
     null = ["null"] if nullable else []
-    if spec.type == "boolean":
-        schema: dict[str, Any] = {"type": ["boolean", *null]}
+    if spec.type == "boolean" and dont_know and nullable:
+        schema: dict[str, Any] = {"type": ["boolean", "string", "null"], "enum": [True, False, DONT_KNOW, None]}
+    elif spec.type == "boolean":
+        schema = {"type": ["boolean", *null]}
     elif spec.type == "integer":
         schema = {"type": ["integer", *null]}
         if spec.minimum is not None:
@@ -42,8 +46,9 @@ def _fact_value(spec: FactSpec, *, nullable: bool) -> dict[str, Any]:
 
 def _fact_properties(kb: KnowledgeBase, *, nullable: bool, documented: bool) -> dict[str, Any]:
     properties: dict[str, Any] = {}
+    dont_know = kb.dont_know_facts()
     for spec in kb.facts.values():
-        schema = _fact_value(spec, nullable=nullable)
+        schema = _fact_value(spec, nullable=nullable, dont_know=spec.id in dont_know)
         if documented:
             schema = {
                 "title": spec.question,
@@ -62,7 +67,8 @@ def input_schema(kb: KnowledgeBase) -> dict[str, Any]:
         "title": "Spasm Advisor case",
         "description": (
             "A mapping of fact names to values. Every fact is optional; a fact left out or null is "
-            "unknown, never 'no'. Unknown keys are an error."
+            "unknown, never 'no'. The questions that take \"dont_know\" record it: asked, and the "
+            "person could not say. Unknown keys are an error."
         ),
         "$comment": f"Generated from knowledge base {kb.version} ({kb.digest}).",
         "type": "object",

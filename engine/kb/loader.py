@@ -265,7 +265,7 @@ def _load_sources(doc: _Doc) -> dict[str, Source]:
             publisher=_text(doc, node, "publisher", optional=True),
             year=year,
             url=_text(doc, node, "url", optional=True),
-            status=_choice(doc, node, "status", ("current", "withdrawn", "superseded"), "current"),
+            status=_choice(doc, node, "status", ("current", "withdrawn", "superseded", "archived"), "current"),
             notes=_text(doc, node, "notes", optional=True),
         )
     return sources
@@ -327,7 +327,7 @@ def _load_facts(doc: _Doc) -> dict[str, FactSpec]:
             doc,
             node,
             ["id", "type", "question", "description", "role"],
-            ["min", "max", "values", "unit", "help", "answers"],
+            ["min", "max", "values", "unit", "help", "answers", "dont_know_for"],
             "a fact",
         )
         ident = _ident(doc, node)
@@ -367,7 +367,9 @@ def _load_facts(doc: _Doc) -> dict[str, FactSpec]:
             line=line_of(node, 0) or 0,
             help=" ".join(help_text.split()) if help_text else None,
             answers=answers,
+            dont_know_for=_text(doc, node, "dont_know_for", optional=True),
         )
+    _check_dont_know(doc, facts)
     return facts
 
 
@@ -401,6 +403,25 @@ def _fact_answers(
             raise doc.error(f"'answers': {brief(said)} is already a value", node, key="answers")
         pairs.append((said.strip().lower(), str(value)))
     return tuple(pairs)
+
+
+def _check_dont_know(doc: _Doc, facts: Mapping[str, FactSpec]) -> None:
+    """A "don't know" fact is yes/no and records the answer of one other yes/no question."""
+    owners: dict[str, str] = {}
+    for spec in facts.values():
+        base = spec.dont_know_for
+        if base is None:
+            continue
+        where = f"fact '{spec.id}': 'dont_know_for'"
+        if base not in facts:
+            raise KnowledgeBaseError(f"{where} names '{base}', which is not a fact", path=doc.name, line=spec.line)
+        if spec.type != "boolean" or facts[base].type != "boolean":
+            raise KnowledgeBaseError(f"{where}: both facts must be yes/no facts", path=doc.name, line=spec.line)
+        if facts[base].dont_know_for is not None or base in owners:
+            raise KnowledgeBaseError(
+                f"{where}: '{base}' already has a \"don't know\" fact or is one", path=doc.name, line=spec.line
+            )
+        owners[base] = spec.id
 
 
 # --- catalogue ---------------------------------------------------------------
@@ -559,7 +580,9 @@ def _parse_provenance(doc: _Doc, raw: object, base: Provenance, rule_id: str | N
     if raw is None:
         return base
     node = _mapping(doc, raw, "'provenance'", rule_id)
-    _check_keys(doc, node, [], ["author", "reviewer", "version", "status", "last_reviewed"], "'provenance'", rule_id)
+    _check_keys(
+        doc, node, [], ["author", "reviewer", "version", "status", "last_reviewed", "history"], "'provenance'", rule_id
+    )
     return Provenance(
         author=_text(doc, node, "author", optional=True, rule_id=rule_id) if "author" in node else base.author,
         reviewer=_text(doc, node, "reviewer", optional=True, rule_id=rule_id) if "reviewer" in node else base.reviewer,
@@ -568,6 +591,7 @@ def _parse_provenance(doc: _Doc, raw: object, base: Provenance, rule_id: str | N
         last_reviewed=_text(doc, node, "last_reviewed", optional=True, rule_id=rule_id)
         if "last_reviewed" in node
         else base.last_reviewed,
+        history=_text(doc, node, "history", optional=True, rule_id=rule_id) if "history" in node else base.history,
     )
 
 

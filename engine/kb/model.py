@@ -72,6 +72,9 @@ class FactSpec:
     line: int = 0
     help: str | None = None
     answers: tuple[tuple[str, str], ...] = ()
+    #: For a yes/no fact that records a "don't know" answer: the question it
+    #: belongs to (``saddle_anaesthesia_dont_know`` -> ``saddle_anaesthesia``).
+    dont_know_for: str | None = None
 
     @property
     def is_red_flag(self) -> bool:
@@ -180,6 +183,8 @@ class Provenance:
     version: str | None = None
     status: str = "testing"
     last_reviewed: str | None = None
+    #: What changed in the rule and why (clinical review notes), kept out of ``because``.
+    history: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,3 +284,7 @@ class KnowledgeBase:
     def red_flags(self) -> tuple[str, ...]:
         """Ids of the red-flag facts, in vocabulary order."""
         return tuple(f.id for f in self.facts.values() if f.is_red_flag)
+
+    def dont_know_facts(self) -> dict[str, str]:
+        """Each question whose "don't know" is recorded, mapped to the fact that records it."""
+        return {f.dont_know_for: f.id for f in self.facts.values() if f.dont_know_for is not None}

@@ -16,11 +16,19 @@ from spasm_advisor.io.interview import (
     parse_reply,
     question_order,
     relevant_facts,
+    with_dont_know,
 )
 from spasm_advisor.io.reader import parse_case_text
 from spasm_advisor.testing import cases, fact_values, thresholds
 
 CES_SIGNS = {"saddle_anaesthesia", "bladder_or_bowel_dysfunction", "bilateral_leg_symptoms"}
+#: Red flags that are an emergency on their own, added with the cauda equina signs.
+OTHER_EMERGENCY_SIGNS = {"sexual_dysfunction", "progressive_weakness", "gait_disturbance"}
+
+
+def _questions(kb):
+    """Every fact that is asked: all but the facts recording a "don't know" answer."""
+    return [name for name, spec in kb.facts.items() if spec.dont_know_for is None]
 
 
 def _outcome(advisor, case):
@@ -55,7 +63,7 @@ def test_order_follows_the_clinical_groups(advisor):
     """Red flags, then course and severity, then signs and causes, then cautions and preferences."""
     kb = advisor.knowledge_base
     order = question_order(kb)
-    assert sorted(order) == sorted(kb.facts)
+    assert sorted(order) == sorted(_questions(kb))
     group = {
         "red_flag": 0,
         "context": 1,
@@ -72,7 +80,7 @@ def test_order_follows_the_clinical_groups(advisor):
 def test_emergency_distance_is_derived_from_the_rules(advisor):
     """Each CES sign alone makes an emergency; weakness needs one more answer; night pain none."""
     distance = emergency_distance(advisor.knowledge_base)
-    assert {name for name, d in distance.items() if d == 1} == CES_SIGNS
+    assert {name for name, d in distance.items() if d == 1} == CES_SIGNS | OTHER_EMERGENCY_SIGNS
     assert distance["weakness"] == 2
     assert "night_pain" not in distance
 
@@ -111,9 +119,9 @@ def test_urgent_red_flag_does_not_skip_the_other_red_flags(advisor):
 
 
 def test_no_answers_means_every_question_is_relevant(advisor):
-    """Before any answer, every fact could change the result."""
+    """Before any answer, every question could change the result."""
     kb = advisor.knowledge_base
-    assert relevant_facts(kb, {}) == frozenset(kb.facts)
+    assert relevant_facts(kb, {}) == frozenset(_questions(kb))
 
 
 def test_follow_up_skipped_when_its_branch_is_falsified(advisor):
@@ -139,7 +147,7 @@ def test_skipped_questions_cannot_change_the_result(spasm_advisor, data):
     """Given any answers, no answer to a skipped question changes the fired rules or unanswered flags."""
     advisor = spasm_advisor
     kb = advisor.knowledge_base
-    names = list(kb.facts)
+    names = _questions(kb)
     asked_names = data.draw(st.lists(st.sampled_from(names), unique=True, min_size=5, max_size=len(names)))
     asked = {name: data.draw(st.one_of(st.none(), fact_values(kb, name))) for name in asked_names}
     skipped = sorted(set(names) - set(asked) - relevant_facts(kb, asked))
@@ -151,7 +159,8 @@ def test_skipped_questions_cannot_change_the_result(spasm_advisor, data):
         for name in names
         if name not in asked and name != fact
     }
-    base = {k: v for k, v in {**asked, **rest}.items() if v is not None}
+    # A "don't know" to a question whose answer is recorded sets its recording fact.
+    base = {k: v for k, v in with_dont_know(kb, {**asked, **rest}).items() if v is not None}
     expected = _outcome(advisor, base)
     for value in _values(kb, fact):
         case = dict(base) if value is None else {**base, fact: value}
@@ -164,6 +173,10 @@ def test_interview_reaches_the_same_result_as_the_full_case(spasm_advisor, data)
     advisor = spasm_advisor
     kb = advisor.knowledge_base
     case = data.draw(cases(kb))
+    # The interview asks every red flag, so an unanswered cauda equina question is a "don't know".
+    recorded = kb.dont_know_facts()
+    case = {k: v for k, v in case.items() if k not in recorded.values()}
+    case |= {recorder: True for question, recorder in recorded.items() if case.get(question) is None}
     interview = Interview(kb)
     previous = interview.remaining()
     while (spec := interview.current()) is not None:

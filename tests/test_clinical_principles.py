@@ -1,0 +1,122 @@
+"""The clinical principles of the knowledge base, checked where a clinical case cannot show them."""
+
+from __future__ import annotations
+
+import re
+
+from spasm_advisor.analysis.whynot import render_why_not, why_not
+
+SCREENED = {
+    "age": 45,
+    "pregnant": False,
+    "duration_days": 120,
+    "improving": True,
+    "worsening": False,
+    "numbness": False,
+    "tingling": False,
+    "weakness": False,
+    "bilateral_leg_symptoms": False,
+    "saddle_anaesthesia": False,
+    "bladder_or_bowel_dysfunction": False,
+    "fever": False,
+    "iv_drug_use": False,
+    "immunosuppressed": False,
+    "history_of_cancer": False,
+    "unexplained_weight_loss": False,
+    "night_pain": False,
+    "significant_trauma": False,
+    "osteoporosis": False,
+    "long_term_steroids": False,
+    "on_anticoagulants": False,
+}
+
+
+def test_why_not_names_the_unanswered_questions(advisor):
+    """While manipulation waits for answers, why-not lists each question still to answer."""
+    case = {k: v for k, v in SCREENED.items() if k not in ("osteoporosis", "fever")}
+    answer = why_not(advisor, case, "chiropractic_care", changes=False)
+    assert answer.status == "withheld"
+    assert {fact for fact, _ in answer.questions} == {"osteoporosis", "fever"}
+    reasons = [reason for _, reason in answer.withheld_by]
+    assert any(r.startswith("Not yet checked: answer the question about osteoporosis") for r in reasons)
+    text = render_why_not(answer)
+    assert "Not yet checked: answer these questions first:" in text
+    assert advisor.knowledge_base.facts["osteoporosis"].question in text
+    assert answer.to_dict()["questions"][0]["fact"] in {"osteoporosis", "fever"}
+
+
+def test_why_not_lists_no_questions_for_a_contraindication(advisor):
+    """A withhold on an answered contraindication names no question to answer."""
+    answer = why_not(advisor, {**SCREENED, "on_anticoagulants": True}, "chiropractic_care", changes=False)
+    assert answer.status == "withheld"
+    assert answer.questions == ()
+
+
+def test_answered_contraindication_questions_release_manipulation(advisor):
+    """Once every contraindication question is answered no, manipulation is given again."""
+    assert "chiropractic_care" in advisor.assess(SCREENED).recommendation_ids()
+
+
+def test_nsaid_check_warning_names_each_unanswered_question(advisor):
+    """Each unanswered NSAID risk question gives its own short 'check before you take it' warning."""
+    case = {**SCREENED, "duration_days": 3, "age": 40}
+    result = advisor.assess(case)
+    (nsaid,) = [r for r in result.recommendations if r.id == "nsaid_pain_relief"]
+    checks = [w.message for w in nsaid.warnings if w.message.startswith("Check before you take it")]
+    # Answered: blood thinners, pregnancy, steroids, age. Unanswered: the six below.
+    assert len(checks) == 6
+    assert any("kidney disease" in m for m in checks)
+    assert not any("blood thinner" in m for m in checks)
+
+
+def test_acp_grades_say_which_duration_they_are_for(advisor):
+    """ACP 2017 evidence names the duration class it applies to, so an acute case is not shown a chronic grade bare."""
+    for rec in advisor.knowledge_base.recommendations.values():
+        for evidence in rec.evidence:
+            if evidence.source == "acp_2017" and evidence.ref:
+                assert re.search(r"\((acute and subacute|chronic) pain\)", evidence.ref), (rec.id, evidence.ref)
+
+
+def test_withdrawn_cg75_is_never_cited_as_verified(advisor):
+    """CG75 is withdrawn: no rule cites its timings as verified."""
+    kb = advisor.knowledge_base
+    assert kb.sources["nice_cg75"].status == "withdrawn"
+    cited = [(rule.id, c.verified) for rule in kb.rules for c in rule.sources if c.source == "nice_cg75"]
+    assert cited
+    assert not any(verified for _, verified in cited)
+
+
+def test_archived_cks_is_its_own_archived_source(advisor):
+    """The archived CKS page is a source of its own, marked archived; the current-CKS citations are unverified."""
+    kb = advisor.knowledge_base
+    assert kb.sources["cks_archived_sciatica"].status == "archived"
+    current = [c for rule in kb.rules for c in rule.sources if c.source == "nice_cks"]
+    assert current
+    assert not any(c.verified for c in current)
+    assert not any("rchived" in (c.ref or "") for c in current)
+
+
+def test_koes_and_oliveira_are_two_sources(advisor):
+    """The two guideline overviews are cited separately, each with its year."""
+    sources = advisor.knowledge_base.sources
+    assert sources["koes_2010"].year == 2010
+    assert sources["oliveira_guideline_overview"].year == 2018
+    assert "Koes" not in sources["oliveira_guideline_overview"].title
+
+
+def test_bmj_summary_is_cited_in_full(advisor):
+    """The BMJ summary of NG234 carries its full reference."""
+    title = advisor.knowledge_base.sources["bmj_2023_ng234_summary"].title
+    assert "BMJ 2023;383:p1973" in title
+    assert "Hawkins" in title
+
+
+def test_because_texts_state_reasons_not_edit_history(advisor):
+    """No rule explains itself by its history of edits: that is kept in provenance."""
+    history = re.compile(
+        r"(on clinical review|verification correction|corrected by the verification|changed from)", re.I
+    )
+    offenders = [rule.id for rule in advisor.knowledge_base.rules if history.search(rule.because)]
+    assert offenders == []
+    kept = [rule.id for rule in advisor.knowledge_base.rules if rule.provenance.history]
+    assert "infection_risk_factor_urgent" in kept
