@@ -322,12 +322,17 @@ def bench_compare(ref: str, count: int, rounds: int) -> None:
     medians of the per-round p50s.
     """
     from spasm_advisor import Advisor
+    from spasm_advisor.errors import KnowledgeBaseError
 
     current = Advisor.default()
     with tempfile.TemporaryDirectory() as folder:
         base_dir = checkout_knowledge(ref, Path(folder))
         # Unsealed: a ref from before the manifest has none; its files come from git as they are.
-        baseline = Advisor.from_paths(base_dir / "rules", base_dir / "knowledge", sealed=False)
+        try:
+            baseline = Advisor.from_paths(base_dir / "rules", base_dir / "knowledge", sealed=False)
+        except KnowledgeBaseError as error:
+            # A ref older than a file this engine requires (e.g. the hazard log) cannot be the baseline.
+            raise SystemExit(f"bench: the knowledge base at {ref!r} does not load with this engine: {error}") from None
     cases = generate(baseline.knowledge_base, count)
     own = generate(current.knowledge_base, count)
     for case in cases[:50]:
