@@ -476,9 +476,10 @@ def bench_stages(count: int) -> None:
     import pickle
 
     from spasm_advisor import Advisor
-    from spasm_advisor.io.batch import RecordAssessor, _jsonl_records
+    from spasm_advisor.io.batch import MAX_RECORD_BYTES, RecordAssessor
     from spasm_advisor.io.case import Case
     from spasm_advisor.io.output_records import FullRecords, SummaryRecords
+    from spasm_advisor.io.records import JsonLinesReader
 
     advisor = Advisor.default()
     kb = advisor.knowledge_base
@@ -495,8 +496,8 @@ def bench_stages(count: int) -> None:
         cost[label] = best / count * 1e6
         return result
 
-    records = stage("read and split lines", lambda: list(_jsonl_records(io.BytesIO(data))))
-    parsed = stage("parse JSON", lambda: [json.loads(payload.decode()) for _, payload in records])
+    records = stage("read and split lines", lambda: list(JsonLinesReader(io.BytesIO(data), limit=MAX_RECORD_BYTES)))
+    parsed = stage("parse JSON", lambda: [json.loads(r.payload) for r in records])
     valid = stage("validate (Case)", lambda: [Case.from_mapping(d, kb) for d in parsed])
     compiled, engine = advisor.compiled, advisor.compiled.new_engine()
     names, branches = compiled.fact_names, compiled.branches
