@@ -120,3 +120,20 @@ def test_because_texts_state_reasons_not_edit_history(advisor):
     assert offenders == []
     kept = [rule.id for rule in advisor.knowledge_base.rules if rule.provenance.history]
     assert "infection_risk_factor_urgent" in kept
+
+
+def _sentences(text):
+    return re.split(r"(?<=[.!?])\s+(?=[A-Z])", " ".join(text.split()))
+
+
+def test_safety_net_sends_each_emergency_it_names_to_999(advisor):
+    """The safety net agrees with the emergency rules: a blood thinner with sudden severe pain is in the 999 sentence."""
+    net = advisor.knowledge_base.recommendations["safety_net_advice"]
+    (emergency,) = [s for s in _sentences(net.advice) if s.startswith("Call {emergency_number}")]
+    assert "sudden severe back pain while you take a blood thinner" in emergency
+    assert "feeling faint, sweaty or very unwell" in emergency
+    for sentence in _sentences(net.advice):
+        if not sentence.startswith("Call {emergency_number}"):
+            assert "blood thinner" not in sentence, sentence
+    # The emergency level it agrees with.
+    assert advisor.assess({"on_anticoagulants": True, "sudden_severe_pain": True}).triage == "emergency"
