@@ -137,3 +137,21 @@ def test_safety_net_sends_each_emergency_it_names_to_999(advisor):
             assert "blood thinner" not in sentence, sentence
     # The emergency level it agrees with.
     assert advisor.assess({"on_anticoagulants": True, "sudden_severe_pain": True}).triage == "emergency"
+
+
+def _safety_net_warnings(advisor, case):
+    (net,) = [r for r in advisor.assess(case).recommendations if r.id == "safety_net_advice"]
+    return [w.message for w in net.warnings]
+
+
+def test_dont_know_is_not_said_to_be_assumed_absent(advisor):
+    """'Don't know' to a cauda equina question gets its own safety-net words, not 'assumes they are absent'."""
+    answered = {**SCREENED, "duration_days": 3, "saddle_anaesthesia": False, "bladder_or_bowel_dysfunction": False}
+    for question in ("saddle_anaesthesia", "bladder_or_bowel_dysfunction", "bilateral_leg_symptoms"):
+        unsure = _safety_net_warnings(advisor, {**answered, "bilateral_leg_symptoms": False, question: "dont_know"})
+        assert any(m.startswith("You were not sure about a warning sign") for m in unsure), question
+        assert not any("assumes they are absent" in m for m in unsure), question
+        blank = {k: v for k, v in {**answered, "bilateral_leg_symptoms": False}.items() if k != question}
+        not_asked = _safety_net_warnings(advisor, blank)
+        assert any("assumes they are absent" in m for m in not_asked), question
+        assert not any(m.startswith("You were not sure") for m in not_asked), question
