@@ -155,3 +155,21 @@ def test_dont_know_is_not_said_to_be_assumed_absent(advisor):
         not_asked = _safety_net_warnings(advisor, blank)
         assert any("assumes they are absent" in m for m in not_asked), question
         assert not any(m.startswith("You were not sure") for m in not_asked), question
+
+
+def test_label_warnings_seen_only_in_the_openfda_copy_are_cited_unverified(advisor):
+    """Asthma, kidney disease, daily aspirin, prior stroke and the 20-week wording: unverified label citations."""
+    rules = {rule.id: rule for rule in advisor.knowledge_base.rules}
+    secondary_only = {
+        "nsaid_withhold_combined_risks": "aspirin",
+        "nsaid_check_asthma_unanswered": "asthma",
+        "nsaid_check_kidney_unanswered": "kidney",
+        "nsaid_check_aspirin_unanswered": "aspirin",
+        "nsaid_check_pregnancy_unanswered": "20 weeks",
+        "nsaid_check_heart_unanswered": "prior stroke",
+    }
+    for rule_id, warning in secondary_only.items():
+        label = [c for c in rules[rule_id].sources if c.source == "otc_ibuprofen_label"]
+        unverified = [c for c in label if not c.verified and c.ref and "openFDA" in c.ref]
+        assert any(warning in c.ref for c in unverified), rule_id
+        assert not any(c.verified and warning in (c.ref or "") for c in label), rule_id
