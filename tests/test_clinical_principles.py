@@ -120,3 +120,56 @@ def test_because_texts_state_reasons_not_edit_history(advisor):
     assert offenders == []
     kept = [rule.id for rule in advisor.knowledge_base.rules if rule.provenance.history]
     assert "infection_risk_factor_urgent" in kept
+
+
+def _sentences(text):
+    return re.split(r"(?<=[.!?])\s+(?=[A-Z])", " ".join(text.split()))
+
+
+def test_safety_net_sends_each_emergency_it_names_to_999(advisor):
+    """The safety net agrees with the emergency rules: a blood thinner with sudden severe pain is in the 999 sentence."""
+    net = advisor.knowledge_base.recommendations["safety_net_advice"]
+    (emergency,) = [s for s in _sentences(net.advice) if s.startswith("Call {emergency_number}")]
+    assert "sudden severe back pain while you take a blood thinner" in emergency
+    assert "feeling faint, sweaty or very unwell" in emergency
+    for sentence in _sentences(net.advice):
+        if not sentence.startswith("Call {emergency_number}"):
+            assert "blood thinner" not in sentence, sentence
+    # The emergency level it agrees with.
+    assert advisor.assess({"on_anticoagulants": True, "sudden_severe_pain": True}).triage == "emergency"
+
+
+def _safety_net_warnings(advisor, case):
+    (net,) = [r for r in advisor.assess(case).recommendations if r.id == "safety_net_advice"]
+    return [w.message for w in net.warnings]
+
+
+def test_dont_know_is_not_said_to_be_assumed_absent(advisor):
+    """'Don't know' to a cauda equina question gets its own safety-net words, not 'assumes they are absent'."""
+    answered = {**SCREENED, "duration_days": 3, "saddle_anaesthesia": False, "bladder_or_bowel_dysfunction": False}
+    for question in ("saddle_anaesthesia", "bladder_or_bowel_dysfunction", "bilateral_leg_symptoms"):
+        unsure = _safety_net_warnings(advisor, {**answered, "bilateral_leg_symptoms": False, question: "dont_know"})
+        assert any(m.startswith("You were not sure about a warning sign") for m in unsure), question
+        assert not any("assumes they are absent" in m for m in unsure), question
+        blank = {k: v for k, v in {**answered, "bilateral_leg_symptoms": False}.items() if k != question}
+        not_asked = _safety_net_warnings(advisor, blank)
+        assert any("assumes they are absent" in m for m in not_asked), question
+        assert not any(m.startswith("You were not sure") for m in not_asked), question
+
+
+def test_label_warnings_seen_only_in_the_openfda_copy_are_cited_unverified(advisor):
+    """Asthma, kidney disease, daily aspirin, prior stroke and the 20-week wording: unverified label citations."""
+    rules = {rule.id: rule for rule in advisor.knowledge_base.rules}
+    secondary_only = {
+        "nsaid_withhold_combined_risks": "aspirin",
+        "nsaid_check_asthma_unanswered": "asthma",
+        "nsaid_check_kidney_unanswered": "kidney",
+        "nsaid_check_aspirin_unanswered": "aspirin",
+        "nsaid_check_pregnancy_unanswered": "20 weeks",
+        "nsaid_check_heart_unanswered": "prior stroke",
+    }
+    for rule_id, warning in secondary_only.items():
+        label = [c for c in rules[rule_id].sources if c.source == "otc_ibuprofen_label"]
+        unverified = [c for c in label if not c.verified and c.ref and "openFDA" in c.ref]
+        assert any(warning in c.ref for c in unverified), rule_id
+        assert not any(c.verified and warning in (c.ref or "") for c in label), rule_id

@@ -354,3 +354,28 @@ def test_slow_recovery_is_not_under_get_help_now(advisor):
     assert all(line.group == "Later" for line in later)
     assert section.lines[-len(later) :] == tuple(later)
     assert all(line.group is None for line in section.lines[: -len(later)])
+
+
+def test_blood_thinner_question_is_a_warning_sign_with_sudden_severe_pain(advisor, kb):
+    """Sudden severe pain with the blood-thinner question blank: that question is listed under 'call 999 now'."""
+    case = {key: value for key, value in DESK.items() if key != "on_anticoagulants"}
+    sudden = report_of(advisor, {**case, "sudden_severe_pain": True})
+    assert "on_anticoagulants" in sudden.open_questions
+    assert sudden.could_rise_to == "emergency"
+    (line,) = [line for line in sudden.section("unanswered").lines if line.ref == "on_anticoagulants"]
+    assert line.text == kb.facts["on_anticoagulants"].question
+    assert "call 999 (or your local emergency number) now" in line.group
+    # Every warning sign was answered no, so the level says only that one question is open.
+    assert not any(line.text.startswith("You answered no to all") for line in sudden.section("level").lines)
+    # The safety net says what to do if the person does take one, before its "Later" line.
+    get_help = sudden.section("get_help")
+    assert "If you take a blood thinner, go to an emergency department now." in get_help.note
+    text = render_text(sudden).splitlines()
+    assert text.index("Later:") > max(i for i, row in enumerate(text) if "go to an" in row and "blood thinner" in row)
+    # Pain that did not come on suddenly: a blood thinner cannot make it an emergency, so it is not listed.
+    gradual = report_of(advisor, {**case, "sudden_severe_pain": False})
+    assert "on_anticoagulants" not in gradual.open_questions
+    assert gradual.section("unanswered") is None
+    # Without re-assessment the rules alone cannot say a yes would make it an emergency: not listed.
+    unchecked = build_report(advisor.assess({**case, "sudden_severe_pain": True}), kb)
+    assert "on_anticoagulants" not in unchecked.open_questions

@@ -327,7 +327,7 @@ def _load_facts(doc: _Doc) -> dict[str, FactSpec]:
             doc,
             node,
             ["id", "type", "question", "description", "role"],
-            ["min", "max", "values", "unit", "help", "answers", "dont_know_for"],
+            ["min", "max", "values", "unit", "help", "answers", "dont_know_for", "provenance"],
             "a fact",
         )
         ident = _ident(doc, node)
@@ -353,6 +353,7 @@ def _load_facts(doc: _Doc) -> dict[str, FactSpec]:
             raise doc.error(f"'values' applies only to enum facts, not {kind}", node, key="values")
         answers = _fact_answers(doc, node, kind, tuple(values or ()))
         help_text = _text(doc, node, "help", optional=True)
+        history = _parse_provenance(doc, node.get("provenance"), Provenance(), None).history
         facts[ident] = FactSpec(
             id=ident,
             type=kind,  # type: ignore[arg-type]
@@ -368,6 +369,7 @@ def _load_facts(doc: _Doc) -> dict[str, FactSpec]:
             help=" ".join(help_text.split()) if help_text else None,
             answers=answers,
             dont_know_for=_text(doc, node, "dont_know_for", optional=True),
+            history=" ".join(history.split()) if history else None,
         )
     _check_dont_know(doc, facts)
     return facts

@@ -54,7 +54,10 @@ class FactSpec:
     """One input fact of the vocabulary.
 
     ``question`` and ``help`` are for the person (the interview asks the one
-    and explains it with the other); ``description`` is for the clinician.
+    and explains it with the other; a fact without ``help`` is explained with
+    its ``description``, which then reaches the person too); ``description``
+    is for the clinician, and ``history`` (the fact's ``provenance:
+    history``) records when and why it was added or changed.
     ``answers`` maps natural replies to a choice question onto its values
     (``("yes", "poor")``: yes to "Do you slouch?" means ``poor``).
     """
@@ -75,6 +78,8 @@ class FactSpec:
     #: For a yes/no fact that records a "don't know" answer: the question it
     #: belongs to (``saddle_anaesthesia_dont_know`` -> ``saddle_anaesthesia``).
     dont_know_for: str | None = None
+    #: What changed in the fact and why (edit history), kept out of ``description``.
+    history: str | None = None
 
     @property
     def is_red_flag(self) -> bool:

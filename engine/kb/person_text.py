@@ -73,12 +73,19 @@ def fill(text: str, region: Region | None) -> str:
 
 
 def person_texts(kb: KnowledgeBase) -> list[tuple[str, str]]:
-    """Every person-facing text of ``kb`` as ``(where, text)``: questions, help, catalogue, reasons, messages."""
+    """Every person-facing text of ``kb`` as ``(where, text)``: questions, help, catalogue, reasons, messages.
+
+    A fact without ``help`` contributes its ``description``: the interview
+    shows it as the help text.
+    """
     texts: list[tuple[str, str]] = []
     for fact in kb.facts.values():
         texts.append((f"{fact.path}:{fact.line}: fact '{fact.id}' question", fact.question))
         if fact.help:
             texts.append((f"{fact.path}:{fact.line}: fact '{fact.id}' help", fact.help))
+        elif fact.description:
+            # The interview explains a question without help text with its description.
+            texts.append((f"{fact.path}:{fact.line}: fact '{fact.id}' description (shown as help)", fact.description))
     for rec in kb.recommendations.values():
         where = f"{rec.path}:{rec.line}: recommendation '{rec.id}'"
         texts.append((f"{where} title", rec.title))
@@ -92,11 +99,12 @@ def person_texts(kb: KnowledgeBase) -> list[tuple[str, str]]:
 
 
 # Notes for reviewers: verification status, where a wording came from, how a
-# number was obtained, and citations in brackets (a year, a recommendation
-# number, a label). None of it helps a person decide what to do.
+# number was obtained, edit history ("Added fact."), and citations in
+# brackets (a year, a recommendation number, a label). None of it helps a
+# person decide what to do.
 _REVIEWER_WORDS = re.compile(
     r"\[unverified\]|\bunverified\b|\bverified\b|\bseed article\b|\brecalled\b|\bsecondary\b"
-    r"|\bconvention\b|\bOTC label\b|\bEMA\b",
+    r"|\bconvention\b|\bOTC label\b|\bEMA\b|\badded fact\b|\bfact added\b|\bnew fact\b",
     re.IGNORECASE,
 )
 _CITATION = re.compile(r"\([^()]*(?:\b(?:19|20)\d\d\b|\bNG\d+|\bR\d\b|\d+\.\d+\.\d+|\blabel\b)[^()]*\)")
@@ -107,7 +115,7 @@ def reviewer_vocabulary(text: str, kb: KnowledgeBase | None = None) -> list[str]
     """The pieces of ``text`` that belong to reviewers, not to the person (empty when none).
 
     Finds verification notes (``[unverified]``, "secondary", "recalled",
-    "convention"), mentions of the seed article, citations in brackets (a
+    "convention"), edit history ("Added fact."), mentions of the seed article, citations in brackets (a
     year, a guideline or recommendation number, a label), and identifiers:
     snake_case names (every fact, finding, catalogue, rule and source id of
     the bundled knowledge base is one), and with ``kb`` its rule and source

@@ -10,7 +10,9 @@ sections come in the order a person needs them:
    is *provisional* and says so;
 2. ``unanswered``: those questions, before any advice, grouped by what a yes
    would mean ("If yes to any of these, see a doctor today:"), and who can
-   check for a person who does not know the answer;
+   check for a person who does not know the answer. A caution question (a
+   medicine, pregnancy) is among them when a yes to it would make it an
+   emergency (a blood thinner with sudden severe pain);
 3. ``get_help``: "get help if..." (the safety net);
 4. ``do_now``: what to do now: the referral, then the few actions with the
    best evidence, one line each;
@@ -239,7 +241,7 @@ def _level_section(
         why.append(Line(_not_more_urgent(cannot_matter, level)))
     if level == "self_care" and not answers:
         answered_no = [f for f in red_flags if dict(assessment.case).get(f) is False]
-        if red_flags and len(answered_no) == len(red_flags):
+        if red_flags and len(answered_no) == len(red_flags) and not open_flags:
             why.insert(0, Line(f"You answered no to all {len(red_flags)} questions about warning signs."))
         elif not open_flags:
             why.insert(0, Line("None of your answers is a warning sign."))
@@ -426,7 +428,7 @@ def _unanswered_section(
         )
         group = f"If yes{' to any of these' if len(facts) > 1 else ''}, {action.replace('{number}', phrase)}:"
         lines += [Line(kb.facts[f].question, ref=f, group=group) for f in facts]
-    others = len(assessment.unanswered_red_flags) - len(open_flags)
+    others = len(set(assessment.unanswered_red_flags) - set(open_flags))
     if others:
         lines.append(Line(_not_more_urgent(others, assessment.triage, more=True)))
     note = "Not answering is not the same as no."
@@ -446,6 +448,26 @@ def _notice_section(assessment: Assessment, phrase: str) -> Section:
     text = NOTICE.replace(LOCAL_NUMBER, phrase) if phrase != LOCAL_NUMBER else NOTICE
     version = f"Knowledge base {assessment.kb_version} ({assessment.kb_digest})."
     return Section("notice", "", "info", (Line(text, details=(version,)),))
+
+
+def _emergency_if_yes(
+    kb: KnowledgeBase,
+    case: Mapping[str, Value],
+    fact: str,
+    raising: Mapping[str, str],
+    triage_of: Callable[[Mapping[str, Value]], str] | None,
+) -> bool:
+    """Whether a caution question (a medicine, pregnancy) is a warning sign for this person.
+
+    It is when a yes to it, with the answers already given, makes it an
+    emergency (a blood thinner with sudden severe pain), checked by
+    re-assessing the case; without ``triage_of`` it is not listed, since the
+    rules alone only say it could.
+    """
+    spec = kb.facts[fact]
+    if triage_of is None or spec.role != "caution" or spec.type != "boolean" or raising[fact] != "emergency":
+        return False
+    return triage_of({**case, fact: True}) == "emergency"
 
 
 def build_report(
@@ -471,7 +493,7 @@ def build_report(
     phrase = emergency_phrase(resolve_region(kb, assessment.region))
     case = dict(assessment.case)
     raising = raising_questions(kb, case, assessment.triage)
-    open_flags = [f for f, _ in raising.items() if kb.facts[f].is_red_flag]
+    open_flags = [f for f in raising if kb.facts[f].is_red_flag or _emergency_if_yes(kb, case, f, raising, triage_of)]
     could_rise_to = max((raising[f] for f in open_flags), key=triage_rank, default=None)
     if_yes = {
         f: triage_of({**case, f: True}) if triage_of is not None and kb.facts[f].type == "boolean" else raising[f]

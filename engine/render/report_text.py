@@ -107,14 +107,22 @@ def _section(section: Section, width: int, style: Style, details: bool) -> list[
     if section.kind == "options" and not details:
         out += _options(section, width, style)
     else:
+        # The safety net's note (a warning about the whole list) goes before its "Later" lines, which are not for now.
+        note_at = len(section.lines)
+        if section.kind == "get_help":
+            note_at = next((i for i, line in enumerate(section.lines) if line.group is not None), note_at)
         group = None
-        for line in section.lines:
+        for i, line in enumerate(section.lines):
+            if i == note_at and section.note:
+                out += wrap(section.note, width)
             if details and len(out) > 1 and (line.details or line.cautions or line.evidence):
                 out.append("")
             if section.kind in _GROUPED and line.group != group and line.group is not None:
                 group = line.group
                 out += wrap(group if group.endswith(":") else f"{group}:", width)
             out += _item(line, width, style, details)
+        if note_at < len(section.lines) and section.note:
+            return out
     if section.note:
         out += wrap(section.note, width)
     return out

@@ -69,6 +69,7 @@ def _edit(path: Path, old: str, new: str) -> None:
         ("Stop if it spreads (convention, unverified).", "convention"),
         ("Given by rule self_care_core.", "self_care_core"),
         ("See nice_ng59 for more.", "nice_ng59"),
+        ("Added fact. Weakness that is getting worse quickly.", "Added fact"),
     ],
 )
 def test_reviewer_vocabulary_is_found(text, found):
@@ -105,6 +106,23 @@ def test_bundled_person_facing_text_has_no_reviewer_vocabulary(kb):
     assert len(texts) > 100
     problems = [f"{where}: {found}" for where, text in texts if (found := reviewer_vocabulary(text, kb))]
     assert problems == []
+
+
+def test_a_description_shown_as_help_is_person_facing(mini):
+    """A fact without help text is explained with its description, so the description is checked as the person's."""
+    kb = mini.knowledge_base
+    texts = dict((where, text) for where, text in person_texts(kb))
+    shown = [where for where in texts if "description (shown as help)" in where]
+    assert shown
+    assert all(kb.facts[fid].help is None for fid in kb.facts if f"fact '{fid}' description" in " ".join(shown))
+
+
+def test_edit_history_of_facts_is_kept_out_of_their_descriptions(kb):
+    """'Added fact.' notes live in the fact's provenance history, not in the description or help."""
+    for fact in kb.facts.values():
+        for text in (fact.description, fact.help or ""):
+            assert "added fact" not in text.lower(), fact.id
+    assert kb.facts["gait_disturbance"].history == "Added in release 2026.12.0."
 
 
 def test_reviewer_notes_moved_to_the_clinician_voice(kb):
