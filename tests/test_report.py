@@ -356,6 +356,41 @@ def test_slow_recovery_is_not_under_get_help_now(advisor):
     assert all(line.group is None for line in section.lines[: -len(later)])
 
 
+def test_sudden_pain_question_is_a_warning_sign_on_a_blood_thinner(advisor, kb):
+    """On a blood thinner with the sudden-pain question blank: that question is listed under 'call 999 now'."""
+    case = {key: value for key, value in DESK.items() if key != "sudden_severe_pain"}
+    thinner = report_of(advisor, {**case, "on_anticoagulants": True})
+    assert "sudden_severe_pain" in thinner.open_questions
+    assert thinner.could_rise_to == "emergency"
+    (line,) = [line for line in thinner.section("unanswered").lines if line.ref == "sudden_severe_pain"]
+    assert line.text == kb.facts["sudden_severe_pain"].question
+    assert "call 999 (or your local emergency number) now" in line.group
+    assert not any(line.text.startswith("You answered no to all") for line in thinner.section("level").lines)
+    assert (
+        "If your pain came on suddenly and badly, go to an emergency department now."
+        in thinner.section("get_help").note
+    )
+    # No blood thinner at 35: a yes to sudden severe pain alone raises nothing, so it is not listed.
+    without = report_of(advisor, {**case, "on_anticoagulants": False})
+    assert "sudden_severe_pain" not in without.open_questions
+    # At 62 a yes means a possible aortic aneurysm: listed under seeing a doctor today, not 999.
+    older = report_of(advisor, {**case, "on_anticoagulants": False, "age": 62})
+    assert "sudden_severe_pain" in older.open_questions
+    (line,) = [line for line in older.section("unanswered").lines if line.ref == "sudden_severe_pain"]
+    assert "999" not in line.group
+    # Without re-assessment the rules alone cannot say: not listed.
+    unchecked = build_report(advisor.assess({**case, "on_anticoagulants": True}), kb)
+    assert "sudden_severe_pain" not in unchecked.open_questions
+
+
+def test_minor_fall_question_is_a_warning_sign_with_osteoporosis(advisor, kb):
+    """Osteoporosis with the minor-fall question blank: a yes makes a possible fracture, so it is listed."""
+    case = {key: value for key, value in DESK.items() if key != "minor_trauma"}
+    thin_bones = report_of(advisor, {**case, "osteoporosis": True})
+    assert "minor_trauma" in thin_bones.open_questions
+    assert "minor_trauma" not in report_of(advisor, {**case, "osteoporosis": False}).open_questions
+
+
 def test_blood_thinner_question_is_a_warning_sign_with_sudden_severe_pain(advisor, kb):
     """Sudden severe pain with the blood-thinner question blank: that question is listed under 'call 999 now'."""
     case = {key: value for key, value in DESK.items() if key != "on_anticoagulants"}

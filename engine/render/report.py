@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 from spasm_advisor.inference.assessment import NOTICE, Assessment, Derivation, Recommendation
 from spasm_advisor.io.interview import question_order, raising_questions
-from spasm_advisor.kb.conditions import Value
+from spasm_advisor.kb.conditions import Comparison, Known, Value
 from spasm_advisor.kb.evidence import STRENGTHS, strength
 from spasm_advisor.kb.model import FactSpec, KnowledgeBase, triage_rank
 from spasm_advisor.kb.person_text import LOCAL_NUMBER, emergency_phrase, fill, resolve_region
@@ -470,6 +470,47 @@ def _emergency_if_yes(
     return triage_of({**case, fact: True}) == "emergency"
 
 
+def _raises_on_its_own(kb: KnowledgeBase, fact: str) -> bool:
+    """Whether a rule that sets a same-day or emergency level has a branch reading ``fact`` and no other answer."""
+    urgent = triage_rank("urgent")
+    for rule in kb.rules:
+        if not any(a.kind == "triage" and triage_rank(a.target) >= urgent for a in rule.actions):
+            continue
+        for conj in rule.dnf:
+            positive = [lit for lit in conj if not getattr(lit, "negated", False)]
+            if positive and all(isinstance(lit, (Comparison, Known)) and lit.name == fact for lit in positive):
+                return True
+    return False
+
+
+def _gates_escalation_if_yes(
+    kb: KnowledgeBase,
+    case: Mapping[str, Value],
+    fact: str,
+    level: str,
+    triage_of: Callable[[Mapping[str, Value]], str] | None,
+) -> bool:
+    """Whether a context or caution question gates a same-day or emergency level for this person.
+
+    It does when a yes to it, with the answers already given, makes the
+    level at least urgent and higher than ``level`` (sudden severe pain on a
+    blood thinner or at 60 or over; a minor fall with a fracture risk
+    factor), checked by re-assessing the case. An unanswered question of
+    that kind is listed with the warning signs: unknown is not no. A question
+    whose yes raises the level on its own (a leg getting weaker quickly) is a
+    follow-up named in the safety net, not a gate, and is not listed here.
+    Without ``triage_of`` it is not listed, since the rules alone only say it
+    could.
+    """
+    spec = kb.facts[fact]
+    if triage_of is None or spec.role not in ("context", "caution") or spec.type != "boolean":
+        return False
+    if _raises_on_its_own(kb, fact):
+        return False
+    if_yes = triage_of({**case, fact: True})
+    return triage_rank(if_yes) >= triage_rank("urgent") and triage_rank(if_yes) > triage_rank(level)
+
+
 def build_report(
     assessment: Assessment,
     kb: KnowledgeBase,
@@ -493,7 +534,13 @@ def build_report(
     phrase = emergency_phrase(resolve_region(kb, assessment.region))
     case = dict(assessment.case)
     raising = raising_questions(kb, case, assessment.triage)
-    open_flags = [f for f in raising if kb.facts[f].is_red_flag or _emergency_if_yes(kb, case, f, raising, triage_of)]
+    open_flags = [
+        f
+        for f in raising
+        if kb.facts[f].is_red_flag
+        or _emergency_if_yes(kb, case, f, raising, triage_of)
+        or _gates_escalation_if_yes(kb, case, f, assessment.triage, triage_of)
+    ]
     could_rise_to = max((raising[f] for f in open_flags), key=triage_rank, default=None)
     if_yes = {
         f: triage_of({**case, f: True}) if triage_of is not None and kb.facts[f].type == "boolean" else raising[f]
