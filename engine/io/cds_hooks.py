@@ -44,6 +44,7 @@ __all__ = [
     "SUMMARY_LIMIT",
     "Card",
     "DraftOrder",
+    "OrderChecks",
     "assessment_cards",
     "facts_behind",
     "order_cards",
@@ -285,24 +286,58 @@ def to_cds_hooks(assessment: Assessment, kb: KnowledgeBase, *, explain_url: Expl
 # --- order-select ------------------------------------------------------------------
 
 
+class OrderChecks:
+    """Which rules could withhold a catalogue item, and the input facts each reads, worked out once.
+
+    Built from a knowledge base (immutable), it answers each question the
+    first time it is asked and remembers the answer: a service keeps one for
+    the life of the process, so a draft-order check does not walk the rules
+    again on every call.
+    """
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        """Index ``kb``'s rules by the findings they derive."""
+        self.kb = kb
+        self._derivers: dict[str, list[RuleSpec]] = {}
+        for other in kb.rules:
+            for name in other.derives:
+                self._derivers.setdefault(name, []).append(other)
+        self._facts: dict[str, tuple[str, ...]] = {}
+        self._withholding: dict[tuple[str, ...], tuple[RuleSpec, ...]] = {}
+
+    def withholding(self, items: Sequence[str]) -> tuple[RuleSpec, ...]:
+        """The rules with a ``withhold`` action on one of ``items``, in rule order."""
+        key = tuple(items)
+        found = self._withholding.get(key)
+        if found is None:
+            found = self._withholding[key] = tuple(
+                rule for rule in self.kb.rules if any(a.kind == "withhold" and a.target in key for a in rule.actions)
+            )
+        return found
+
+    def facts_behind(self, rule: RuleSpec) -> tuple[str, ...]:
+        """The input facts ``rule`` reads, directly or through the findings it reads, in vocabulary order."""
+        found = self._facts.get(rule.id)
+        if found is not None:
+            return found
+        seen: set[str] = set()
+        facts: set[str] = set()
+        todo = [rule]
+        while todo:
+            current = todo.pop()
+            if current.id in seen:
+                continue
+            seen.add(current.id)
+            facts |= current.facts_read()
+            for finding in current.findings_read():
+                todo.extend(self._derivers.get(finding, ()))
+        found = self._facts[rule.id] = tuple(name for name in self.kb.facts if name in facts)
+        return found
+
+
 def facts_behind(kb: KnowledgeBase, rule: RuleSpec) -> tuple[str, ...]:
     """The input facts a rule reads, directly or through the findings it reads, in vocabulary order."""
-    derivers: dict[str, list[RuleSpec]] = {}
-    for other in kb.rules:
-        for name in other.derives:
-            derivers.setdefault(name, []).append(other)
-    seen: set[str] = set()
-    facts: set[str] = set()
-    todo = [rule]
-    while todo:
-        current = todo.pop()
-        if current.id in seen:
-            continue
-        seen.add(current.id)
-        facts |= current.facts_read()
-        for finding in current.findings_read():
-            todo.extend(derivers.get(finding, ()))
-    return tuple(name for name in kb.facts if name in facts)
+    return OrderChecks(kb).facts_behind(rule)
 
 
 def _remove_suggestion(order: DraftOrder, new_uuid: Callable[[], uuid.UUID]) -> dict[str, Any]:
@@ -331,6 +366,7 @@ def order_cards(
     *,
     explain_url: ExplainUrl | None = None,
     new_uuid: Callable[[], uuid.UUID] = uuid.uuid4,
+    checks: OrderChecks | None = None,
 ) -> list[Card]:
     """Cards for draft orders, one per order at most.
 
@@ -341,7 +377,10 @@ def order_cards(
       order was not cleared, only not checked;
     * caution: otherwise, a rule attaches a caution to such an item for this
       patient (warning, with the suggestion to remove the draft order).
+
+    ``checks`` is the knowledge base's :class:`OrderChecks` (one is made when not given).
     """
+    checks = checks if checks is not None and checks.kb is kb else OrderChecks(kb)
     given = {rec.id: rec for rec in assessment.recommendations}
     known = dict(assessment.case)
     cards = []
@@ -373,12 +412,8 @@ def order_cards(
                 )
             )
             continue
-        withholding = [
-            rule
-            for rule in kb.rules
-            if any(a.kind == "withhold" and a.target in order.recommendations for a in rule.actions)
-        ]
-        unknown = list(dict.fromkeys(f for rule in withholding for f in facts_behind(kb, rule) if f not in known))
+        withholding = checks.withholding(order.recommendations)
+        unknown = list(dict.fromkeys(f for rule in withholding for f in checks.facts_behind(rule) if f not in known))
         if unknown:
             lines = [f"- {kb.facts[f].question} (`{f}`)" for f in unknown]
             cautions = [w for rec_id in order.recommendations if rec_id in given for w in given[rec_id].warnings]

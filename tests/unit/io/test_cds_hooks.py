@@ -8,7 +8,16 @@ import uuid
 import pytest
 
 from spasm_advisor import Advisor
-from spasm_advisor.io.cds_hooks import SUMMARY_LIMIT, DraftOrder, assessment_cards, order_cards, source_label, summary
+from spasm_advisor.io.cds_hooks import (
+    SUMMARY_LIMIT,
+    DraftOrder,
+    OrderChecks,
+    assessment_cards,
+    facts_behind,
+    order_cards,
+    source_label,
+    summary,
+)
 
 ADVISOR = Advisor.default()
 KB = ADVISOR.knowledge_base
@@ -83,3 +92,32 @@ def test_order_cards_are_one_per_order():
         "description": "Remove the draft order for ibuprofen",
         "resourceId": "MedicationRequest/1",
     }
+
+
+def _reads_closure(rule):
+    """The input facts behind a rule, by a fixpoint over every rule (no index)."""
+    rules, facts, findings = {rule.id}, set(rule.facts_read()), set(rule.findings_read())
+    grown = True
+    while grown:
+        grown = False
+        for other in KB.rules:
+            if other.id not in rules and set(other.derives) & findings:
+                rules.add(other.id)
+                facts |= other.facts_read()
+                findings |= other.findings_read()
+                grown = True
+    return facts
+
+
+def test_order_checks_name_every_fact_behind_each_withholding_rule():
+    checks = OrderChecks(KB)
+    withholding = [r for r in KB.rules if any(a.kind == "withhold" for a in r.actions)]
+    assert withholding
+    for rule in withholding:
+        assert set(checks.facts_behind(rule)) == _reads_closure(rule)
+        assert checks.facts_behind(rule) == facts_behind(KB, rule)
+        targets = tuple(a.target for a in rule.actions if a.kind == "withhold")
+        assert rule in checks.withholding(targets)
+    assert checks.withholding(("nsaid_pain_relief",)) == tuple(
+        r for r in KB.rules if any(a.kind == "withhold" and a.target == "nsaid_pain_relief" for a in r.actions)
+    )
