@@ -290,18 +290,15 @@ class OrderChecks:
     """Which rules could withhold a catalogue item, and the input facts each reads, worked out once.
 
     Built from a knowledge base (immutable), it answers each question the
-    first time it is asked and remembers the answer: a service keeps one for
-    the life of the process, so a draft-order check does not walk the rules
-    again on every call.
+    first time it is asked and remembers the answer. :func:`order_cards` uses
+    the one kept with the knowledge base (:meth:`KnowledgeBase.derived`), so a
+    draft-order check does not walk the rules again on every call.
     """
 
     def __init__(self, kb: KnowledgeBase) -> None:
-        """Index ``kb``'s rules by the findings they derive."""
+        """Answer questions about ``kb``'s rules."""
         self.kb = kb
-        self._derivers: dict[str, list[RuleSpec]] = {}
-        for other in kb.rules:
-            for name in other.derives:
-                self._derivers.setdefault(name, []).append(other)
+        self._derivers = kb.derivers()
         self._facts: dict[str, tuple[str, ...]] = {}
         self._withholding: dict[tuple[str, ...], tuple[RuleSpec, ...]] = {}
 
@@ -366,7 +363,6 @@ def order_cards(
     *,
     explain_url: ExplainUrl | None = None,
     new_uuid: Callable[[], uuid.UUID] = uuid.uuid4,
-    checks: OrderChecks | None = None,
 ) -> list[Card]:
     """Cards for draft orders, one per order at most.
 
@@ -377,10 +373,8 @@ def order_cards(
       order was not cleared, only not checked;
     * caution: otherwise, a rule attaches a caution to such an item for this
       patient (warning, with the suggestion to remove the draft order).
-
-    ``checks`` is the knowledge base's :class:`OrderChecks` (one is made when not given).
     """
-    checks = checks if checks is not None and checks.kb is kb else OrderChecks(kb)
+    checks = kb.derived("cds_hooks.order_checks", OrderChecks)
     given = {rec.id: rec for rec in assessment.recommendations}
     known = dict(assessment.case)
     cards = []

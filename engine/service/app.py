@@ -41,7 +41,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from spasm_advisor import __version__
 from spasm_advisor.errors import CaseError, brief
 from spasm_advisor.inference.advisor import Advisor
-from spasm_advisor.io.cds_hooks import OrderChecks
 from spasm_advisor.io.reader import parse_case_text
 from spasm_advisor.io.schema import input_schema, output_schema
 from spasm_advisor.kb.resources import bundled_knowledge_dir
@@ -91,7 +90,6 @@ class _State:
             JwtChecker(config.jwt_jwks, config.jwt_issuers, config.jwt_audience or "") if config.jwt_jwks else None
         )
         kb = self.advisor.knowledge_base
-        self.order_checks = OrderChecks(kb)
         self.input_schema = input_schema(kb)
         self.output_schema = output_schema(kb)
         self.questionnaire = build_questionnaire(self.advisor)
@@ -388,7 +386,6 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
                 gathered,
                 today=state.config.today(),
                 explain_url=_explain_url(_base_url(state, request)),
-                order_checks=state.order_checks,
             )
         except FhirResourceError as exc:
             raise problem(422, "Invalid FHIR resource", exc.field, str(exc), exc.expected) from None

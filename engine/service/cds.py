@@ -26,7 +26,7 @@ from urllib.parse import quote, urlsplit
 from spasm_advisor.errors import CaseError, brief
 from spasm_advisor.inference.advisor import Advisor
 from spasm_advisor.inference.assessment import Assessment
-from spasm_advisor.io.cds_hooks import EXTENSION_KEY, Card, DraftOrder, OrderChecks, assessment_cards, order_cards
+from spasm_advisor.io.cds_hooks import EXTENSION_KEY, Card, DraftOrder, assessment_cards, order_cards
 from spasm_advisor.kb.conditions import Value
 from spasm_advisor.service.fhir_mapping import (
     CHART_RESOURCE_TYPES,
@@ -435,15 +435,14 @@ def run_hook(
     *,
     today: datetime.date,
     explain_url: Any,
-    order_checks: OrderChecks | None = None,
 ) -> HookResult:
-    """Assess the call's case and build the response (``order_checks``: the service's, kept across calls)."""
+    """Assess the call's case and build the response."""
     kb = advisor.knowledge_base
     facts, about = build_case(advisor, mapping, gathered, today)
     assessment = advisor.assess(facts)
     url = explain_url(facts)
     if service.hook == "order-select":
-        cards = order_cards(assessment, kb, _orders(mapping, body), explain_url=url, checks=order_checks)
+        cards = order_cards(assessment, kb, _orders(mapping, body), explain_url=url)
     else:
         cards = assessment_cards(assessment, kb, explain_url=url)
     response = {
