@@ -62,7 +62,8 @@ def rss_kib(pid: int) -> int:
     return -1
 
 
-def bodies(count: int) -> list[dict]:
+def bodies(count: int, red_flag_yes_rate: float | None = None) -> list[dict]:
+    """``count`` patient-view calls: the fixture chart plus a generated interview each (a fixed seed)."""
     from spasm_advisor import Advisor
     from spasm_advisor.service.questionnaire import QUESTIONNAIRE_URL, VALUE_SYSTEM
     from spasm_advisor.testing import sample_cases
@@ -71,7 +72,7 @@ def bodies(count: int) -> list[dict]:
     chart = json.loads((DATA / "patient-view-chart.json").read_text())
     chart_facts = {"age", "osteoporosis", "history_of_cancer", "nsaid_allergy", "pain_severity", "on_anticoagulants"}
     out = []
-    for case in sample_cases(kb, count, seed=20261201):
+    for case in sample_cases(kb, count, seed=20261201, red_flag_yes_rate=red_flag_yes_rate):
         items = []
         for name, value in case.items():
             if value is None or name in chart_facts:

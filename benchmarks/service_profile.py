@@ -21,11 +21,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import datetime
 import json
 import pstats
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +135,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=400, help="patient-view calls profiled (default 400)")
     parser.add_argument("--top", type=int, default=15, help="functions listed by own time (default 15)")
+    parser.add_argument(
+        "--red-flag-yes-rate",
+        type=float,
+        default=None,
+        metavar="P",
+        help="how often a generated interview answers a warning sign yes (default 0.5, as service_load.py: "
+        "nearly every call an emergency; 0.05 gives mostly urgent calls, whose report has open questions)",
+    )
     args = parser.parse_args()
 
     from spasm_advisor import Advisor
@@ -140,12 +150,10 @@ def main() -> int:
     from spasm_advisor.service.config import ServiceConfig
 
     folder = Path(tempfile.mkdtemp(prefix="spasm-profile-"))
-    import datetime
-
     day = datetime.date(2026, 12, 1)
     app = create_app(ServiceConfig(feedback_db=str(folder / "feedback.sqlite3"), today=lambda: day))
     fixtures = fixture_bodies()
-    generated = bodies(max(0, args.calls - len(fixtures)))
+    generated = bodies(max(0, args.calls - len(fixtures)), args.red_flag_yes_rate)
     payloads = [json.dumps(b).encode() for b in (fixtures + generated)[: args.calls]]
     path = f"/cds-services/{SERVICE}"
 
@@ -165,10 +173,13 @@ def main() -> int:
     advisor = Advisor.default()
     state = app.state.spasm
     cases = []
+    mix: Counter[str] = Counter()
     for payload in payloads:
         status, body = asyncio.run(_call(app, path, payload))
         if status == 200:
-            cases.append(json.loads(body)["extension"]["spasm-advisor"]["facts"])
+            about = json.loads(body)["extension"]["spasm-advisor"]
+            cases.append(about["facts"])
+            mix[about["triage"]] += 1
     for case in cases[:50]:
         advisor.assess(case)
     started = time.process_time()
@@ -183,6 +194,7 @@ def main() -> int:
     stats = pstats.Stats(profiler)
     total = stats.total_tt  # type: ignore[attr-defined]
     print(f"{len(payloads)} patient-view calls in-process ({len(fixtures)} fixtures), {errors} errors")
+    print("triage: " + ", ".join(f"{level} {count}" for level, count in mix.most_common()))
     print(f"processor time per call: {unprofiled * 1000:.2f} ms unprofiled, {elapsed / len(payloads) * 1000:.2f} ms")
     print(f"under cProfile; engine alone (Advisor.assess, same facts): {engine * 1000:.2f} ms")
     print(f"call / engine alone = {unprofiled / engine:.2f}x\n")

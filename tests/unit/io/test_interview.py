@@ -39,6 +39,13 @@ def _outcome(advisor, case):
     return frozenset(result.fired_rules), result.unanswered_red_flags
 
 
+def _answers_so_far(data, kb, *, min_size):
+    """Some questions asked (at least ``min_size``), each answered or "don't know" (None)."""
+    names = _questions(kb)
+    asked_names = data.draw(st.lists(st.sampled_from(names), unique=True, min_size=min_size, max_size=len(names)))
+    return {name: data.draw(st.one_of(st.none(), fact_values(kb, name))) for name in asked_names}
+
+
 def _values(kb, name):
     """Every answer worth trying for one fact, "don't know" included."""
     spec = kb.facts[name]
@@ -150,8 +157,7 @@ def test_skipped_questions_cannot_change_the_result(spasm_advisor, data):
     advisor = spasm_advisor
     kb = advisor.knowledge_base
     names = _questions(kb)
-    asked_names = data.draw(st.lists(st.sampled_from(names), unique=True, min_size=5, max_size=len(names)))
-    asked = {name: data.draw(st.one_of(st.none(), fact_values(kb, name))) for name in asked_names}
+    asked = _answers_so_far(data, kb, min_size=5)
     skipped = sorted(set(names) - set(asked) - relevant_facts(kb, asked))
     if not skipped:
         return
@@ -175,8 +181,7 @@ def test_raising_questions_bound_what_one_answer_can_do(spasm_advisor, data):
     advisor = spasm_advisor
     kb = advisor.knowledge_base
     names = _questions(kb)
-    asked_names = data.draw(st.lists(st.sampled_from(names), unique=True, min_size=3, max_size=len(names)))
-    asked = {name: data.draw(st.one_of(st.none(), fact_values(kb, name))) for name in asked_names}
+    asked = _answers_so_far(data, kb, min_size=3)
     case = {k: v for k, v in with_dont_know(kb, asked).items() if v is not None}
     level = advisor.assess(case).triage
     raising = raising_questions(kb, asked, level)
