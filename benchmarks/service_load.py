@@ -19,6 +19,8 @@ and for the concurrent clients:
   ``hook`` (the hook's own work, from its body read to its response
   encoded), neither of which counts the client or the queue;
 * throughput (calls per second) and the error count (anything but 200);
+* the servers' processor time per call (user and system, summed over the
+  workers), which the machine's other work inflates far less than wall time;
 * the servers' resident memory (VmRSS, summed over the workers) after
   warm-up and after the run.
 
@@ -53,8 +55,6 @@ import uuid
 from pathlib import Path
 
 import httpx
-
-from spasm_advisor.service.middleware import server_timing
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "tests" / "data" / "cds_hooks"
@@ -129,6 +129,8 @@ def bodies(count: int, red_flag_yes_rate: float | None = None) -> list[dict]:
 
 
 async def drive(url: str, payloads: list[bytes], clients: int, path: str, method: str) -> dict:
+    from spasm_advisor.service.middleware import server_timing
+
     latencies: list[float] = []
     server_ms: list[float] = []
     hook_ms: list[float] = []
@@ -192,11 +194,27 @@ def engine_baseline(payload_bodies: list[dict]) -> dict:
     for case in cases[:200]:
         advisor.assess(case)
     times = []
+    cpu_started = time.process_time()
     for case in cases:
         started = time.perf_counter()
         advisor.assess(case)
         times.append((time.perf_counter() - started) * 1000)
-    return {"p50_ms": percentile(times, 0.5), "p99_ms": percentile(times, 0.99), "mean_ms": statistics.mean(times)}
+    cpu_ms = (time.process_time() - cpu_started) * 1000 / len(cases)
+    return {
+        "p50_ms": percentile(times, 0.5),
+        "p99_ms": percentile(times, 0.99),
+        "mean_ms": statistics.mean(times),
+        "cpu_ms_per_call": cpu_ms,
+    }
+
+
+def cpu_ms(pids: list[int]) -> float:
+    """Processor time (user and system) the processes have used so far, in milliseconds."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 def _ms(value: float | None) -> str:
@@ -255,10 +273,17 @@ def main() -> int:
         pids = serving_pids(server.pid, args.workers)
         rss_before = sum(rss_kib(pid) for pid in pids)
         engine_before = engine_baseline(payload_bodies[200:])
-        health = asyncio.run(drive(url, [b""] * args.serial, 1, "/healthz", "GET"))
-        serial = asyncio.run(drive(url, payloads[200 : 200 + args.serial], 1, hook, "POST"))
-        health_load = asyncio.run(drive(url, [b""] * args.calls, args.clients, "/healthz", "GET"))
-        load = asyncio.run(drive(url, payloads[200:], args.clients, hook, "POST"))
+
+        def phase(calls: list[bytes], clients: int, path: str, method: str) -> dict:
+            used = cpu_ms(pids)
+            figures = asyncio.run(drive(url, calls, clients, path, method))
+            figures["server_cpu_ms_per_call"] = (cpu_ms(pids) - used) / len(calls)
+            return figures
+
+        health = phase([b""] * args.serial, 1, "/healthz", "GET")
+        serial = phase(payloads[200 : 200 + args.serial], 1, hook, "POST")
+        health_load = phase([b""] * args.calls, args.clients, "/healthz", "GET")
+        load = phase(payloads[200:], args.clients, hook, "POST")
         rss_after = sum(rss_kib(pid) for pid in pids)
         engine_after = engine_baseline(payload_bodies[200:])
     finally:
@@ -266,6 +291,7 @@ def main() -> int:
         server.wait(timeout=30)
         shutil.rmtree(folder, ignore_errors=True)
     engine_p50 = (engine_before["p50_ms"] + engine_after["p50_ms"]) / 2
+    engine_cpu = (engine_before["cpu_ms_per_call"] + engine_after["cpu_ms_per_call"]) / 2
     figures = {
         "workers": args.workers,
         "warm_up_errors": warm["errors"],
@@ -273,7 +299,12 @@ def main() -> int:
         "patient_view_one_client": serial,
         "healthz_under_load": health_load,
         "patient_view_under_load": load,
-        "engine_assess_in_process": {"before": engine_before, "after": engine_after, "p50_ms": engine_p50},
+        "engine_assess_in_process": {
+            "before": engine_before,
+            "after": engine_after,
+            "p50_ms": engine_p50,
+            "cpu_ms_per_call": engine_cpu,
+        },
         "server_rss_kib": {"after_warm_up": rss_before, "after_run": rss_after, "growth": rss_after - rss_before},
         "ratios": {
             "patient_view_vs_healthz_server_p50": serial["server_p50_ms"] / max(health["server_p50_ms"], 1e-9),
@@ -281,6 +312,10 @@ def main() -> int:
             "patient_view_server_p50_vs_engine_p50": serial["server_p50_ms"] / max(engine_p50, 1e-9),
             "patient_view_hook_p50_vs_engine_p50": (serial["hook_p50_ms"] or 0.0) / max(engine_p50, 1e-9),
             "throughput_patient_view_vs_healthz": load["throughput_per_s"] / health_load["throughput_per_s"],
+            # Processor time, which the machine's other work does not inflate as it does wall time.
+            "patient_view_server_cpu_vs_engine_cpu": serial["server_cpu_ms_per_call"] / max(engine_cpu, 1e-9),
+            "patient_view_server_cpu_vs_healthz_cpu": serial["server_cpu_ms_per_call"]
+            / max(health["server_cpu_ms_per_call"], 1e-9),
             # Little's law: with C calls in flight, the latency a client sees is C / throughput.
             "littles_law_client_p50_ms": args.clients / load["throughput_per_s"] * 1000,
         },
@@ -290,7 +325,7 @@ def main() -> int:
         return 0
     workers = f"{args.workers} worker{'s' if args.workers > 1 else ''}"
     print(f"patient-view on loopback, {workers}; {args.calls:,} calls from {args.clients} clients\n")
-    heads = ("client p50", "client p99", "app p50", "app p99", "hook p50", "hook p99")
+    heads = ("client p50", "client p99", "app p50", "app p99", "hook p50", "hook p99", "cpu/call")
     print(f"{'':34} " + " ".join(f"{h:>10}" for h in heads) + f" {'calls/s':>9} {'errors':>6}")
     for name, row in (
         ("GET /healthz, 1 client", health),
@@ -301,11 +336,12 @@ def main() -> int:
         print(
             f"{name:34} {_ms(row['client_p50_ms'])} {_ms(row['client_p99_ms'])} {_ms(row['server_p50_ms'])} "
             f"{_ms(row['server_p99_ms'])} {_ms(row['hook_p50_ms'])} {_ms(row['hook_p99_ms'])} "
-            f"{row['throughput_per_s']:>9.0f} {row['errors']:>6}"
+            f"{_ms(row['server_cpu_ms_per_call'])} {row['throughput_per_s']:>9.0f} {row['errors']:>6}"
         )
     print(
         f"\nengine alone (Advisor.assess, same cases): p50 {engine_before['p50_ms']:.2f} ms before the calls, "
-        f"{engine_after['p50_ms']:.2f} ms after (p99 {engine_before['p99_ms']:.2f} / {engine_after['p99_ms']:.2f} ms)"
+        f"{engine_after['p50_ms']:.2f} ms after (p99 {engine_before['p99_ms']:.2f} / {engine_after['p99_ms']:.2f} ms); "
+        f"processor time {engine_cpu:.2f} ms a call"
     )
     ratios = figures["ratios"]
     print(
@@ -313,6 +349,11 @@ def main() -> int:
         f"{ratios['patient_view_server_p50_vs_engine_p50']:.2f}x the engine alone; hook p50 = "
         f"{ratios['patient_view_hook_p50_vs_engine_p50']:.2f}x the engine alone; client p50 = "
         f"{ratios['patient_view_vs_healthz_client_p50']:.1f}x /healthz's"
+    )
+    print(
+        f"patient-view, 1 client, processor time: server = "
+        f"{ratios['patient_view_server_cpu_vs_engine_cpu']:.2f}x the engine alone, "
+        f"{ratios['patient_view_server_cpu_vs_healthz_cpu']:.1f}x /healthz's"
     )
     print(
         f"under load: throughput = {ratios['throughput_patient_view_vs_healthz']:.2f}x /healthz's; "
