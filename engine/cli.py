@@ -732,10 +732,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     import dataclasses
 
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401 (the server extra is installed)
 
         from spasm_advisor.service.app import create_app
         from spasm_advisor.service.config import ServiceConfig
+        from spasm_advisor.service.serving import serve
     except ImportError as exc:
         raise UsageError("serve needs the server extra: pip install '.[server]' in the Spasm Advisor checkout") from exc
     if bool(args.rules) != bool(args.knowledge):
@@ -769,15 +770,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             raise
         raise UsageError(str(exc)) from exc
     _tell(f"{PROG}: serving on http://{args.host}:{args.port}/ (Ctrl-C stops)")
-    if args.workers == 1:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
-    else:
+    if args.workers > 1:
         import os
 
-        os.environ.update(config.to_env())
-        uvicorn.run(
-            "spasm_advisor.service.asgi:app", host=args.host, port=args.port, workers=args.workers, log_level="warning"
-        )
+        os.environ.update(config.to_env())  # each worker builds its own application from these
+    serve(app, host=args.host, port=args.port, workers=args.workers)
     return ExitCode.OK
 
 

@@ -119,6 +119,19 @@ def test_json_errors_name_line_and_field(name, line, field, fragment):
     assert fragment in str(error)
 
 
+@pytest.mark.parametrize("inner", ["[{}]", '[{"a": 1}, [2]]', '{"a": [], "b": {"c": 3}}'])
+def test_json_nesting_limit_is_exact(inner):
+    """A document nested exactly MAX_CASE_DEPTH levels deep is read; one level more is refused."""
+
+    def nested(levels: int) -> str:
+        # ``inner`` is 2 levels deep: wrap it in mappings up to ``levels``.
+        return '{"x": ' * (levels - 2) + inner + "}" * (levels - 2)
+
+    assert parse_case_text(nested(MAX_CASE_DEPTH), "c.json", syntax="json", mapping=False)
+    with pytest.raises(CaseError, match="nested too deeply"):
+        parse_case_text(nested(MAX_CASE_DEPTH + 1), "c.json", syntax="json", mapping=False)
+
+
 def test_json_syntax_error_names_line_column_and_field():
     """A syntax error gives the line, the column and the field it is in."""
     with pytest.raises(CaseError) as info:

@@ -13,7 +13,7 @@ from cli_runner import run
 from spasm_advisor.analysis.clinical_cases import load_clinical_cases
 from spasm_advisor.kb.person_text import reviewer_vocabulary
 from spasm_advisor.kb.resources import bundled_knowledge_dir
-from spasm_advisor.render.report import DO_NOW_LIMIT, SECTION_KINDS, build_report
+from spasm_advisor.render.report import DO_NOW_LIMIT, SECTION_KINDS, UNANSWERED, build_report
 from spasm_advisor.render.report_text import render_text
 
 REPO = Path(__file__).parent.parent
@@ -293,6 +293,32 @@ def test_report_is_plain_data(advisor):
     ]
     assert {s["level"] for s in data["sections"]} <= {"critical", "warning", "info"}
     assert data["provisional"] is True
+
+
+@pytest.mark.parametrize(
+    ("case", "provisional"),
+    [({"age": 30, "duration_days": 2}, True), ({"saddle_anaesthesia": True}, False)],
+)
+def test_sentences_about_unanswered_questions_are_marked_for_programs(advisor, case, provisional):
+    """The level's sentence about open warning-sign questions carries the topic a service looks for."""
+    report = report_of(advisor, case)
+    marked = [line for line in report.section("level").lines if line.topic == UNANSWERED]
+    assert len(marked) == 1
+    assert marked[0].text.startswith("This is only provisional") == provisional
+    assert marked[0].to_dict()["topic"] == UNANSWERED
+    assert all(line.topic is None for line in report.section("level").lines if line is not marked[0])
+
+
+def test_a_program_can_leave_out_the_command_line_hint(advisor):
+    """Without the hint, the note under the open questions ends before "run spasm-advisor interview"."""
+    assessment = advisor.assess({"age": 30, "duration_days": 2})
+    kb = advisor.knowledge_base
+    with_hint = build_report(assessment, kb).section("unanswered").note
+    without = build_report(assessment, kb, interview_hint=False).section("unanswered").note
+    assert "spasm-advisor interview" in with_hint
+    assert "spasm-advisor interview" not in without
+    assert with_hint.startswith(without)
+    assert without.startswith("Not answering is not the same as no.")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

@@ -60,7 +60,7 @@ upper bound on how many are left, since later answers can make more skippable.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -151,14 +151,6 @@ _HELP = {"help", "h"}
 # --- question order ------------------------------------------------------------
 
 
-def _derivers(kb: KnowledgeBase) -> dict[str, list[RuleSpec]]:
-    found: dict[str, list[RuleSpec]] = {}
-    for rule in kb.rules:
-        for name in rule.derives:
-            found.setdefault(name, []).append(rule)
-    return found
-
-
 def emergency_distance(kb: KnowledgeBase) -> dict[str, int]:
     """For each fact that can lead to ``triage: emergency``, the fewest facts needed together.
 
@@ -167,7 +159,7 @@ def emergency_distance(kb: KnowledgeBase) -> dict[str, int]:
     it fire; a fact's distance is the size of the smallest such set holding it
     (1: enough on its own). Facts that cannot lead to an emergency are absent.
     """
-    derivers = _derivers(kb)
+    derivers = kb.derivers()
     memo: dict[str, list[frozenset[str]]] = {}
 
     def finding(name: str, visiting: frozenset[str]) -> list[frozenset[str]]:
@@ -219,8 +211,13 @@ def question_order(kb: KnowledgeBase) -> tuple[str, ...]:
     """Every question of ``kb`` in asking order (see the module documentation).
 
     Facts that record a "don't know" answer (``dont_know_for``) are not
-    questions: the answer to their question sets them.
+    questions: the answer to their question sets them. Worked out once per
+    knowledge base.
     """
+    return kb.derived("interview.question_order", _question_order)
+
+
+def _question_order(kb: KnowledgeBase) -> tuple[str, ...]:
     distance = emergency_distance(kb)
     position = {name: i for i, name in enumerate(kb.facts)}
     group = {role: i for i, roles in enumerate(ROLE_GROUPS) for role in roles}
@@ -308,28 +305,83 @@ def _branch_status(conj: tuple[Literal_, ...], world: _AnswersSoFar) -> int:
     return _OPEN if holds is None else _TRUE if holds else _FALSE
 
 
-def _outlook(kb: KnowledgeBase, asked: Mapping[str, Value | None], derivers: Mapping[str, list[RuleSpec]]) -> _Outlook:
-    findings = dict.fromkeys(kb.findings, _OPEN)
+@dataclass(frozen=True, slots=True)
+class _Statuses:
+    rule_status: Mapping[str, int]
+    branch_status: Mapping[str, list[int]]
+    findings: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class _RuleSet:
+    """Rules closed under "the rules deriving a finding one of them reads", indexed for :func:`_decide`."""
+
+    rules: tuple[RuleSpec, ...]
+    findings: tuple[str, ...]  # every finding the rules read, and with all rules every finding
+    readers: Mapping[str, tuple[RuleSpec, ...]]
+    position: Mapping[str, int]
+
+    @classmethod
+    def of(cls, rules: Sequence[RuleSpec], findings: Iterable[str]) -> _RuleSet:
+        readers: dict[str, list[RuleSpec]] = {}
+        for rule in rules:
+            for name in rule.findings_read():
+                readers.setdefault(name, []).append(rule)
+        return cls(
+            tuple(rules),
+            tuple(findings),
+            {name: tuple(found) for name, found in readers.items()},
+            {rule.id: i for i, rule in enumerate(rules)},
+        )
+
+
+def _all_rules(kb: KnowledgeBase) -> _RuleSet:
+    return _RuleSet.of(kb.rules, kb.findings)
+
+
+def _decide(
+    ruleset: _RuleSet, asked: Mapping[str, Value | None], derivers: Mapping[str, Sequence[RuleSpec]]
+) -> _Statuses:
+    """The status of each rule, branch and finding of ``ruleset``, to the fixpoint, given the answers so far."""
+    findings = dict.fromkeys(ruleset.findings, _OPEN)
     rule_status: dict[str, int] = {}
     branch_status: dict[str, list[int]] = {}
-    changed = True
     world = _AnswersSoFar(asked, findings)
-    while changed:  # statuses only ever go from open to decided, so this ends
-        for rule in kb.rules:
+    readers, position = ruleset.readers, ruleset.position
+    # Every rule once; after that only the rules that read a finding just decided (a rule's status
+    # depends on nothing else), and only the findings those rules derive. Statuses only ever go from
+    # open to decided, so this ends, at the fixpoint re-evaluating every rule each round would reach.
+    todo: list[RuleSpec] = list(ruleset.rules)
+    to_check: list[str] = list(findings)  # at first every finding, those no rule derives included
+    while todo:
+        for rule in todo:
             statuses = [_branch_status(conj, world) for conj in rule.dnf]
             branch_status[rule.id] = statuses
             rule_status[rule.id] = (
                 _TRUE if _TRUE in statuses else _FALSE if all(s == _FALSE for s in statuses) else _OPEN
             )
-        changed = False
-        for name in findings:
-            if findings[name] != _OPEN:
+        decided = []
+        for name in to_check:
+            if findings.get(name) != _OPEN:
                 continue
             of_derivers = [rule_status[r.id] for r in derivers.get(name, ())]
             new = _TRUE if _TRUE in of_derivers else _FALSE if all(s == _FALSE for s in of_derivers) else _OPEN
             if new != _OPEN:
                 findings[name] = new
-                changed = True
+                decided.append(name)
+        again = {rule.id: rule for name in decided for rule in readers.get(name, ())}
+        todo = sorted(again.values(), key=lambda rule: position[rule.id])
+        to_check = list(dict.fromkeys(name for rule in todo for name in rule.derives))
+    return _Statuses(rule_status, branch_status, findings)
+
+
+def _outlook(
+    kb: KnowledgeBase,
+    asked: Mapping[str, Value | None],
+    derivers: Mapping[str, Sequence[RuleSpec]],
+) -> _Outlook:
+    decided = _decide(kb.derived("interview.all_rules", _all_rules), asked, derivers)
+    rule_status, branch_status, findings = decided.rule_status, decided.branch_status, decided.findings
     relevant = {name for name in kb.facts if kb.facts[name].is_red_flag and name not in asked}
     for rule in kb.rules:
         if rule_status[rule.id] != _OPEN:
@@ -354,7 +406,7 @@ def _exception_follow_ups(
     world: _AnswersSoFar,
     findings: Mapping[str, int],
     branch_status: Mapping[str, list[int]],
-    derivers: Mapping[str, list[RuleSpec]],
+    derivers: Mapping[str, Sequence[RuleSpec]],
 ) -> set[str]:
     """Unasked facts that decide an exception standing between an answer and an emergency.
 
@@ -407,7 +459,32 @@ def relevant_facts(kb: KnowledgeBase, asked: Mapping[str, Value | None]) -> froz
 
     ``asked`` maps each question asked to its answer, ``None`` for "don't know".
     """
-    return _outlook(kb, with_dont_know(kb, asked), _derivers(kb)).relevant
+    return _outlook(kb, with_dont_know(kb, asked), kb.derivers()).relevant
+
+
+def _raising_rules(kb: KnowledgeBase, level: str) -> tuple[tuple[tuple[RuleSpec, int], ...], _RuleSet]:
+    """The rules setting a level above ``level`` (with that level's rank), and what they need.
+
+    What they need: those rules and every rule deriving a finding one of
+    them reads, down to input facts (only their statuses matter here).
+    """
+    rank = TRIAGE_LEVELS.index(level)
+    seeds = tuple(
+        (rule, max(levels))
+        for rule in kb.rules
+        if (levels := [TRIAGE_LEVELS.index(a.target) for a in rule.actions if a.kind == "triage"])
+        and max(levels) > rank
+    )
+    derivers = kb.derivers()
+    needed: set[str] = set()
+    todo = [rule for rule, _ in seeds]
+    while todo:
+        rule = todo.pop()
+        if rule.id not in needed:
+            needed.add(rule.id)
+            todo.extend(other for name in rule.findings_read() for other in derivers.get(name, ()))
+    rules = [rule for rule in kb.rules if rule.id in needed]
+    return seeds, _RuleSet.of(rules, dict.fromkeys(name for rule in rules for name in rule.findings_read()))
 
 
 def raising_questions(kb: KnowledgeBase, asked: Mapping[str, Value | None], level: str) -> dict[str, str]:
@@ -420,10 +497,12 @@ def raising_questions(kb: KnowledgeBase, asked: Mapping[str, Value | None], leve
     :func:`relevant_facts` this is sound, not complete: a fact listed might
     in fact not matter, one left out cannot.
     """
-    derivers = _derivers(kb)
+    seeds, ruleset = kb.derived(f"interview.raising.{level}", lambda kb: _raising_rules(kb, level))
+    if not seeds:  # nothing sets a higher level (an emergency already): nothing can raise it
+        return {}
+    derivers = kb.derivers()
     asked = with_dont_know(kb, asked)
-    outlook = _outlook(kb, asked, derivers)
-    rank = TRIAGE_LEVELS.index(level)
+    outlook = _decide(ruleset, asked, derivers)
     found: dict[str, int] = {}
 
     def visit(rule: RuleSpec, target: int, seen: set[str]) -> None:
@@ -441,10 +520,9 @@ def raising_questions(kb: KnowledgeBase, asked: Mapping[str, Value | None], leve
                 elif lit.name not in asked:
                     found[lit.name] = max(found.get(lit.name, 0), target)
 
-    for rule in kb.rules:
-        levels = [TRIAGE_LEVELS.index(a.target) for a in rule.actions if a.kind == "triage"]
-        if levels and max(levels) > rank and outlook.rule_status[rule.id] == _OPEN:
-            visit(rule, max(levels), set())
+    for rule, target in seeds:
+        if outlook.rule_status[rule.id] == _OPEN:
+            visit(rule, target, set())
     order = {name: i for i, name in enumerate(kb.facts)}
     return {name: TRIAGE_LEVELS[found[name]] for name in sorted(found, key=order.__getitem__)}
 
@@ -581,7 +659,7 @@ class Interview:
         """Start an interview over ``knowledge_base`` with no answers."""
         self.knowledge_base = knowledge_base
         self.order = question_order(knowledge_base)
-        self._derivers = _derivers(knowledge_base)
+        self._derivers = knowledge_base.derivers()
         self._answers: dict[str, Value | None] = {}
         self._outlook = _outlook(knowledge_base, self._answers, self._derivers)
 

@@ -82,11 +82,13 @@ def _parse_int(text: str) -> int:
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise JSONContentError(f"duplicate key {_quoted(key)}")
-        result[key] = value
+    result = dict(pairs)
+    if len(result) != len(pairs):  # only then look for the key that came twice
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise JSONContentError(f"duplicate key {_quoted(key)}")
+            seen.add(key)
     return result
 
 
@@ -195,16 +197,21 @@ def _locate(text: str, stop: int | None = None) -> _Located:
 
 
 def _depth(value: object) -> int:
-    """How deeply lists and mappings nest in ``value`` (a scalar is 0), without recursion."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
-        if children is not None:
-            deepest = max(deepest, level)
-            if deepest > MAX_CASE_DEPTH:
-                return deepest
-            stack.extend((child, level + 1) for child in children)
+    """How deeply lists and mappings nest in ``value`` (a scalar is 0), level by level, without recursion.
+
+    ``value`` comes from ``json.loads``, so its containers are plain ``dict`` and ``list``.
+    """
+    level = [value] if type(value) is dict or type(value) is list else []
+    deepest = 0
+    while level:
+        deepest += 1
+        if deepest > MAX_CASE_DEPTH:
+            return deepest
+        below: list[Any] = []
+        for item in level:
+            children = item.values() if type(item) is dict else item
+            below += [c for c in children if type(c) is dict or type(c) is list]
+        level = below
     return deepest
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, TypeVar, cast
 
 from spasm_advisor.kb.conditions import (
     ACTION_KINDS,
@@ -19,6 +19,8 @@ from spasm_advisor.kb.conditions import (
     triage_rank,
 )
 from spasm_advisor.kb.hazards import HazardLog
+
+_T = TypeVar("_T")
 
 __all__ = [
     "ACTION_KINDS",
@@ -257,6 +259,14 @@ def _render_invariant(cond: Condition | None) -> str:
     return render(cond)
 
 
+def _derivers(kb: KnowledgeBase) -> Mapping[str, tuple[RuleSpec, ...]]:
+    found: dict[str, list[RuleSpec]] = {}
+    for rule in kb.rules:
+        for name in rule.derives:
+            found.setdefault(name, []).append(rule)
+    return MappingProxyType({name: tuple(rules) for name, rules in found.items()})
+
+
 @dataclass(frozen=True, slots=True)
 class KnowledgeBase:
     """A whole, validated knowledge base: vocabulary, catalogue, sources, rules, invariants and hazard log.
@@ -285,6 +295,23 @@ class KnowledgeBase:
     regions: Mapping[str, Region] = field(default_factory=lambda: MappingProxyType({}))
     default_region: str | None = None
     sealed: bool = False
+    _derived: dict[str, object] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def derived(self, key: str, build: Callable[[KnowledgeBase], _T]) -> _T:
+        """``build(self)``, worked out the first time ``key`` is asked for and kept with this knowledge base.
+
+        For tables that are a function of the knowledge base alone (which
+        never changes), such as the question order: callers treat the result
+        as read-only. ``dataclasses.replace`` gives a new knowledge base that
+        works them out again.
+        """
+        if key not in self._derived:
+            self._derived[key] = build(self)
+        return cast(_T, self._derived[key])
+
+    def derivers(self) -> Mapping[str, tuple[RuleSpec, ...]]:
+        """The rules deriving each finding, in rule order (worked out once)."""
+        return self.derived("derivers", _derivers)
 
     def red_flags(self) -> tuple[str, ...]:
         """Ids of the red-flag facts, in vocabulary order."""

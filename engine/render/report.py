@@ -37,18 +37,21 @@ from spasm_advisor.inference.assessment import NOTICE, Assessment, Derivation, R
 from spasm_advisor.io.interview import question_order, raising_questions
 from spasm_advisor.kb.conditions import Comparison, Known, Value
 from spasm_advisor.kb.evidence import STRENGTHS, strength
-from spasm_advisor.kb.model import FactSpec, KnowledgeBase, triage_rank
+from spasm_advisor.kb.model import FactSpec, KnowledgeBase, Source, triage_rank
 from spasm_advisor.kb.person_text import LOCAL_NUMBER, emergency_phrase, fill, resolve_region
 
 __all__ = [
     "DO_NOW_LIMIT",
     "HEADLINES",
+    "LEVEL_INDICATORS",
     "SECTION_KINDS",
+    "UNANSWERED",
     "Level",
     "Line",
     "Report",
     "Section",
     "build_report",
+    "source_label",
 ]
 
 #: How urgent a section is, in CDS Hooks' indicator words.
@@ -56,6 +59,9 @@ Level = Literal["critical", "warning", "info"]
 
 #: Every section kind, in the order a report gives them.
 SECTION_KINDS: tuple[str, ...] = ("level", "unanswered", "get_help", "do_now", "options", "withheld", "notice")
+
+#: The :attr:`Line.topic` of the sentences about warning-sign questions that were not answered.
+UNANSWERED = "unanswered"
 
 #: How many self-care and therapy actions "What to do now" lists (the rest are other options).
 DO_NOW_LIMIT = 4
@@ -70,9 +76,17 @@ HEADLINES: dict[str, tuple[str, str]] = {
 #: The headline of self-care when warning signs that could raise the level were not asked about
 #: (other levels keep their headline: the sentence under it says the level is provisional).
 _PROVISIONAL = {"self_care": "this may be something you can look after at home"}
-_INDICATOR: dict[str, Level] = {"emergency": "critical", "urgent": "warning", "routine": "info", "self_care": "info"}
+#: How urgent each triage level is, in CDS Hooks' indicator words (the level section's, and the cards').
+LEVEL_INDICATORS: dict[str, Level] = {
+    "emergency": "critical",
+    "urgent": "warning",
+    "routine": "info",
+    "self_care": "info",
+}
 _GROUPS = {"relief": "Self-care", "therapy": "Therapies"}
 _MOST_ANSWERS_SHOWN = 3
+#: The longest short name of a source without a label (its title up to the first colon).
+_LABEL_WIDTH = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +100,9 @@ class Line:
     the person's voice, and ``evidence`` (the graded sources, in the
     clinician's voice) are for ``--details``. ``ref`` names
     the catalogue entry, fact or rule the line is about, for programs; it is
-    never shown. ``group`` is a sub-heading within the section.
+    never shown. ``group`` is a sub-heading within the section. ``topic``
+    says, for programs, what a sentence about no one item is about:
+    :data:`UNANSWERED` for those about warning-sign questions not answered.
     """
 
     text: str
@@ -98,11 +114,12 @@ class Line:
     cautions: tuple[str, ...] = ()
     evidence: tuple[str, ...] = ()
     group: str | None = None
+    topic: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (empty parts left out)."""
         out: dict[str, Any] = {"text": self.text}
-        for key in ("ref", "strength", "group"):
+        for key in ("ref", "strength", "group", "topic"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         for key in ("items", "warnings", "details", "cautions", "evidence"):
@@ -228,17 +245,18 @@ def _level_section(
             Line(
                 f"This is only provisional: {_questions(len(open_flags))} about warning signs "
                 f"{'was' if one else 'were'} not answered. Read {'it' if one else 'them'} below before you act "
-                "on this advice."
+                "on this advice.",
+                topic=UNANSWERED,
             )
         )
-        indicator: Level = "warning" if _INDICATOR[level] == "info" else _INDICATOR[level]
+        indicator: Level = "warning" if LEVEL_INDICATORS[level] == "info" else LEVEL_INDICATORS[level]
     else:
         title = f"{label}: {action}".replace("{number}", phrase)
-        indicator = _INDICATOR[level]
+        indicator = LEVEL_INDICATORS[level]
     answers = _answered(kb, assessment.triage_explanation)
     cannot_matter = len(assessment.unanswered_red_flags) if not open_flags else 0
     if cannot_matter:
-        why.append(Line(_not_more_urgent(cannot_matter, level)))
+        why.append(Line(_not_more_urgent(cannot_matter, level), topic=UNANSWERED))
     if level == "self_care" and not answers:
         answered_no = [f for f in red_flags if dict(assessment.case).get(f) is False]
         if red_flags and len(answered_no) == len(red_flags) and not open_flags:
@@ -288,11 +306,18 @@ def _get_help_section(assessment: Assessment, kb: KnowledgeBase) -> Section | No
     return Section("get_help", "Get help if you have or get any of these", "critical", tuple(lines), note)
 
 
+def source_label(source: Source) -> str:
+    """The short name of a source: its ``label``, else its title up to the first colon ("NICE NG59")."""
+    if source.label:
+        return source.label
+    head = source.title.split(":", 1)[0].strip()
+    return head if len(head) <= _LABEL_WIDTH else " ".join(head.split())[:_LABEL_WIDTH]
+
+
 def _evidence_lines(kb: KnowledgeBase, rec: Recommendation) -> tuple[str, ...]:
     lines = []
     for e in kb.recommendations[rec.id].evidence:
-        cited = kb.sources[e.source]
-        source = (cited.label or cited.title.split(":")[0]) + (f" {e.ref}" if e.ref else "")
+        source = source_label(kb.sources[e.source]) + (f" {e.ref}" if e.ref else "")
         note = "" if e.verified else " (not verified)"
         lines.append(f"{source}: {e.level.replace('_', ' ')}{note}")
     return tuple(dict.fromkeys(lines))
@@ -411,7 +436,12 @@ def _not_more_urgent(count: int, level: str, *, more: bool = False) -> str:
 
 
 def _unanswered_section(
-    assessment: Assessment, kb: KnowledgeBase, phrase: str, open_flags: list[str], if_yes: dict[str, str]
+    assessment: Assessment,
+    kb: KnowledgeBase,
+    phrase: str,
+    open_flags: list[str],
+    if_yes: dict[str, str],
+    interview_hint: bool,
 ) -> Section | None:
     """The warning-sign questions that could change the advice, grouped by what a yes would mean."""
     if not open_flags:
@@ -430,7 +460,7 @@ def _unanswered_section(
         lines += [Line(kb.facts[f].question, ref=f, group=group) for f in facts]
     others = len(set(assessment.unanswered_red_flags) - set(open_flags))
     if others:
-        lines.append(Line(_not_more_urgent(others, assessment.triage, more=True)))
+        lines.append(Line(_not_more_urgent(others, assessment.triage, more=True), topic=UNANSWERED))
     note = "Not answering is not the same as no."
     # Who can check for a person unsure of an answer: the referral's own first sentence (a knowledge
     # base without that referral says nothing here rather than something no source backs).
@@ -438,8 +468,8 @@ def _unanswered_section(
     if referral is not None:
         first = fill(_SENTENCE.split(" ".join(referral.advice.split()))[0], resolve_region(kb, assessment.region))
         note += f" If you are not sure of an answer: {first[0].lower()}{first[1:]}"
-        note += " Or answer them now: run spasm-advisor interview"
-    else:
+        note += " Or answer them now: run spasm-advisor interview" if interview_hint else ""
+    elif interview_hint:
         note += " To answer them, run: spasm-advisor interview"
     return Section("unanswered", "Check these warning signs first", "warning", tuple(lines), note)
 
@@ -516,6 +546,7 @@ def build_report(
     kb: KnowledgeBase,
     *,
     triage_of: Callable[[Mapping[str, Value]], str] | None = None,
+    interview_hint: bool = True,
 ) -> Report:
     """The report of ``assessment``, in the person's words.
 
@@ -530,6 +561,11 @@ def build_report(
     level a yes to it alone would lead to (the case re-assessed with that
     one answer set to yes); without it, by the highest level the rules say
     it could lead to.
+
+    ``interview_hint`` ends the note under the open questions with how to
+    answer them on the command line (``spasm-advisor interview``); a program
+    that offers its own way to answer them (the service's workbench) turns
+    it off.
     """
     phrase = emergency_phrase(resolve_region(kb, assessment.region))
     case = dict(assessment.case)
@@ -548,7 +584,7 @@ def build_report(
     }
     sections = [_level_section(assessment, kb, phrase, open_flags, could_rise_to)]
     for section in (
-        _unanswered_section(assessment, kb, phrase, open_flags, if_yes),
+        _unanswered_section(assessment, kb, phrase, open_flags, if_yes, interview_hint),
         _get_help_section(assessment, kb),
         *_action_sections(assessment, kb),
         _withheld_section(assessment, kb),

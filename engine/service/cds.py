@@ -29,6 +29,7 @@ from spasm_advisor.inference.assessment import Assessment
 from spasm_advisor.io.cds_hooks import EXTENSION_KEY, Card, DraftOrder, assessment_cards, order_cards
 from spasm_advisor.kb.conditions import Value
 from spasm_advisor.service.fhir_mapping import (
+    CHART_RESOURCE_TYPES,
     FhirMapping,
     FhirResourceError,
     parse_resource,
@@ -45,6 +46,8 @@ PATIENT_VIEW = "spasm-advisor-patient-view"
 ORDER_SELECT = "spasm-advisor-order-select"
 _TOKEN = re.compile(r"\{\{\s*([A-Za-z.]+)\s*\}\}")
 _MAX_PAGES = 5
+#: The resource types a hook call reads from its FHIR data: the chart's and the interview's.
+_READ_TYPES = CHART_RESOURCE_TYPES | {"QuestionnaireResponse"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,7 +277,7 @@ async def gather(service: ServiceDef, body: Mapping[str, Any], *, fetcher: Any |
             if raw is None:  # the client had no data for this template
                 out.resources[key] = None
                 continue
-            resource = parse_resource(raw, f"prefetch.{key}")
+            resource = parse_resource(raw, f"prefetch.{key}", kinds=_READ_TYPES)
         elif can_fetch and fetcher is not None:
             query = _fill(template, context)
             if query is None:
@@ -286,7 +289,7 @@ async def gather(service: ServiceDef, body: Mapping[str, Any], *, fetcher: Any |
                 out.unavailable.append(key)
                 out.notes.append(f"{key}: could not be fetched from fhirServer ({type(exc).__name__})")
                 continue
-            resource = None if raw is None else parse_resource(raw, f"fhirServer {key}")
+            resource = None if raw is None else parse_resource(raw, f"fhirServer {key}", kinds=_READ_TYPES)
         else:
             out.unavailable.append(key)
             continue
@@ -395,7 +398,8 @@ def build_case(
 
 def _orders(mapping: FhirMapping, body: Mapping[str, Any]) -> list[DraftOrder]:
     context = body["context"]
-    bundle = parse_resource(context["draftOrders"], "context.draftOrders")
+    kinds = {rule.resource for rule in mapping.orders} | {"Medication"}
+    bundle = parse_resource(context["draftOrders"], "context.draftOrders", kinds=kinds)
     if bundle.get_resource_type() != "Bundle":
         raise _bad("context.draftOrders.resourceType", f"got {brief(bundle.get_resource_type())}", "Bundle")
     by_reference = {f"{r.get_resource_type()}/{r.id}": r for r in resources_in(bundle) if r.id}

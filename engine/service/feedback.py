@@ -7,6 +7,12 @@ rules and digest copied in when the card is known). Triggers make both
 tables append-only: an UPDATE or DELETE aborts. Only the standard library's
 ``sqlite3`` is used, so ``spasm-advisor feedback report`` works without the
 server extra.
+
+Several worker processes (``serve --workers N``) share one database file:
+it is in WAL mode, and each write takes the write lock when its transaction
+begins (``BEGIN IMMEDIATE``), so a writer waits for another (up to the busy
+timeout) instead of failing when a read inside its transaction is overtaken
+by another process's write.
 """
 
 from __future__ import annotations
@@ -60,6 +66,10 @@ CREATE TRIGGER IF NOT EXISTS feedback_append_only_update BEFORE UPDATE ON feedba
 CREATE TRIGGER IF NOT EXISTS feedback_append_only_delete BEFORE DELETE ON feedback
     BEGIN SELECT RAISE(ABORT, 'feedback is append-only'); END;
 """
+
+
+#: How long a write waits for another process's write to finish, in seconds (SQLite's busy timeout).
+_BUSY_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +136,9 @@ class FeedbackStore:
         if not create and not Path(path).is_file():
             raise FeedbackError(f"{self.path}: no such feedback database")
         try:
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db = sqlite3.connect(
+                self.path, check_same_thread=False, isolation_level=None, timeout=_BUSY_TIMEOUT_S
+            )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             if create:
@@ -153,7 +165,7 @@ class FeedbackStore:
             return
         with self._lock:
             try:
-                self._db.execute("BEGIN")
+                self._db.execute("BEGIN IMMEDIATE")
                 self._db.executemany("INSERT INTO cards VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
                 self._db.execute("COMMIT")
             except sqlite3.Error as exc:
@@ -166,7 +178,7 @@ class FeedbackStore:
         known: list[bool] = []
         with self._lock:
             try:
-                self._db.execute("BEGIN")
+                self._db.execute("BEGIN IMMEDIATE")
                 for entry in entries:
                     row = self._db.execute(
                         "SELECT rules, kb_digest FROM cards WHERE uuid = ? AND service = ?", (entry.card, service)

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
 
@@ -31,7 +31,9 @@ from spasm_advisor.kb.model import KnowledgeBase
 from spasm_advisor.kb.yamlfile import decode, line_of, load_yaml_text
 
 __all__ = [
+    "CHART_RESOURCE_TYPES",
     "MAPPING_FILE",
+    "BundleRead",
     "ChartReading",
     "CodeMatch",
     "Evidence",
@@ -48,6 +50,19 @@ __all__ = [
 
 #: The file, in the knowledge folder, that holds the table.
 MAPPING_FILE = "fhir-mapping.yaml"
+
+#: The resource types :func:`read_chart` reads (Medication: what a medicine's ``medicationReference`` names).
+CHART_RESOURCE_TYPES = frozenset(
+    {
+        "Patient",
+        "Condition",
+        "MedicationStatement",
+        "MedicationRequest",
+        "Medication",
+        "AllergyIntolerance",
+        "Observation",
+    }
+)
 
 _SECTIONS = ("conditions", "medications", "allergies", "observations", "orders")
 _ACTIVE_CONDITION = {"active", "recurrence", "relapse"}
@@ -335,12 +350,8 @@ def _location(loc: Sequence[int | str]) -> str:
     return out
 
 
-def parse_resource(data: object, where: str) -> Any:
-    """Parse one FHIR resource (any type, a Bundle included) with the R4B models.
-
-    Raises:
-        FhirResourceError: naming the field (``where`` plus the path inside the resource).
-    """
+def _model_class(data: object, where: str) -> Any:
+    """The R4B model class a JSON resource names in ``resourceType``."""
     from fhir.resources.R4B import get_fhir_model_class
 
     if not isinstance(data, dict):
@@ -349,11 +360,15 @@ def parse_resource(data: object, where: str) -> Any:
     if not isinstance(kind, str):
         raise FhirResourceError(f"{where}.resourceType", "missing", "a FHIR resource type such as 'Patient'")
     try:
-        model = get_fhir_model_class(kind)
+        return get_fhir_model_class(kind)
     except (KeyError, ValueError):
         raise FhirResourceError(
             f"{where}.resourceType", f"unknown resource type {brief(kind)}", "a FHIR R4 resource type"
         ) from None
+
+
+def _validate(model: Any, data: Mapping[str, Any], where: str) -> Any:
+    kind = data.get("resourceType")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -365,11 +380,79 @@ def parse_resource(data: object, where: str) -> Any:
         raise FhirResourceError(where, brief(str(exc), 200), f"a valid FHIR R4 {kind}") from None
 
 
+@dataclass(frozen=True, slots=True)
+class BundleRead:
+    """A parsed Bundle: its envelope (the entries without their resources) and the entries' resources.
+
+    ``resources`` holds the entries' resources of the types asked for, each
+    validated by its own model, in entry order; ``skipped`` counts the entries
+    of other types (their type is checked, their content is not read).
+    """
+
+    envelope: Any
+    resources: tuple[Any, ...]
+    skipped: int = 0
+
+    @staticmethod
+    def get_resource_type() -> str:
+        """``"Bundle"``, as the models answer."""
+        return "Bundle"
+
+
+def _parse_bundle(model: Any, data: Mapping[str, Any], where: str, kinds: Collection[str] | None) -> BundleRead:
+    """A Bundle, validated as an envelope and then entry by entry.
+
+    Validating each entry's resource by its own model, rather than the Bundle
+    model with every resource inside it, costs less and names the same fields
+    (``where.entry[2].resource.subject``).
+    """
+    entries = data.get("entry")
+    if not isinstance(entries, list):
+        return BundleRead(_validate(model, data, where), ())
+    bare = [{k: v for k, v in e.items() if k != "resource"} if isinstance(e, dict) else e for e in entries]
+    envelope = _validate(model, {**data, "entry": bare}, where)  # every entry is a mapping from here on
+    resources = []
+    skipped = 0
+    for i, entry in enumerate(entries):
+        raw = entry.get("resource")
+        if raw is None:
+            continue
+        here = f"{where}.entry[{i}].resource"
+        entry_model = _model_class(raw, here)
+        if kinds is not None and raw["resourceType"] not in kinds:
+            skipped += 1
+            continue
+        resources.append(_parse(entry_model, raw, here, kinds))
+    return BundleRead(envelope, tuple(resources), skipped)
+
+
+def _parse(model: Any, data: Mapping[str, Any], where: str, kinds: Collection[str] | None) -> Any:
+    if data["resourceType"] == "Bundle":
+        return _parse_bundle(model, data, where, kinds)
+    return _validate(model, data, where)
+
+
+def parse_resource(data: object, where: str, *, kinds: Collection[str] | None = None) -> Any:
+    """Parse one FHIR resource (any type, a Bundle included) with the R4B models.
+
+    A Bundle comes back as a :class:`BundleRead`. With ``kinds``, only the
+    Bundle entries of those resource types are validated and kept (the others
+    must still name a FHIR resource type): what is not read is not parsed.
+
+    Raises:
+        FhirResourceError: naming the field (``where`` plus the path inside the resource).
+    """
+    model = _model_class(data, where)  # refuses anything but a mapping
+    return _parse(model, cast("dict[str, Any]", data), where, kinds)
+
+
 def resources_in(resource: Any) -> Iterator[Any]:
     """The resource itself, or the resources of a Bundle's entries."""
     if resource is None:
         return
-    if resource.get_resource_type() == "Bundle":
+    if isinstance(resource, BundleRead):
+        yield from resource.resources
+    elif resource.get_resource_type() == "Bundle":
         for entry in resource.entry or ():
             if entry.resource is not None:
                 yield entry.resource
@@ -503,12 +586,13 @@ def read_chart(
     """Facts from parsed FHIR resources.
 
     Reads Patient, Condition, MedicationStatement, MedicationRequest,
-    AllergyIntolerance and Observation; other resources are ignored.
+    AllergyIntolerance and Observation (:data:`CHART_RESOURCE_TYPES`; a
+    Bundle is read as its entries); other resources are ignored.
 
     ``today`` fixes ages, medication durations and how old an observation may be.
     """
     reading = ChartReading()
-    items = list(resources)
+    items = [item for resource in resources for item in resources_in(resource)]
     by_reference = {_name(r): r for r in items if r.id}
     latest: dict[str, tuple[datetime.date, Any]] = {}
     for resource in items:

@@ -10,6 +10,7 @@ from service_support import PATIENT_VIEW, load
 
 from spasm_advisor import Advisor
 from spasm_advisor.io.schema import input_schema, output_schema
+from spasm_advisor.service.middleware import WORKER_HEADER, server_timing
 from spasm_advisor.service.questionnaire import QUESTIONNAIRE_URL, VALUE_SYSTEM, emergency_signs
 
 ADVISOR = Advisor.default()
@@ -241,3 +242,16 @@ def test_server_keeps_serving_after_bad_requests(client):
         client.post(f"/cds-services/{PATIENT_VIEW}", json={"hook": 5})
     assert client.post("/assess", json=CASE).status_code == 200
     assert json.loads(client.get("/healthz").text) == {"status": "ok"}
+
+
+def test_every_response_says_its_timing_and_its_worker(client, server):
+    hook = client.post(f"/cds-services/{PATIENT_VIEW}", json=load("patient-view-chart.json"))
+    assert hook.status_code == 200
+    timing = server_timing(hook.headers["server-timing"])
+    assert set(timing) == {"app", "hook"}
+    assert 0 < timing["hook"] <= timing["app"]  # the hook's own work is part of the application's time
+    health = client.get("/healthz")
+    assert set(server_timing(health.headers["server-timing"])) == {"app"}
+    for response in (hook, health, client.get("/no-such-page")):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers[WORKER_HEADER] == str(server.process.pid)  # one worker: the serve process

@@ -6,9 +6,22 @@ import itertools
 import uuid
 
 import pytest
+from hypothesis import given
 
 from spasm_advisor import Advisor
-from spasm_advisor.io.cds_hooks import SUMMARY_LIMIT, DraftOrder, assessment_cards, order_cards, source_label, summary
+from spasm_advisor.io.cds_hooks import (
+    SUMMARY_LIMIT,
+    DraftOrder,
+    OrderChecks,
+    assessment_cards,
+    card_report,
+    facts_behind,
+    order_cards,
+    source_label,
+    summary,
+)
+from spasm_advisor.render.report import UNANSWERED
+from spasm_advisor.testing import cases
 
 ADVISOR = Advisor.default()
 KB = ADVISOR.knowledge_base
@@ -83,3 +96,156 @@ def test_order_cards_are_one_per_order():
         "description": "Remove the draft order for ibuprofen",
         "resourceId": "MedicationRequest/1",
     }
+
+
+def _reads_closure(rule):
+    """The input facts behind a rule, by a fixpoint over every rule (no index)."""
+    rules, facts, findings = {rule.id}, set(rule.facts_read()), set(rule.findings_read())
+    grown = True
+    while grown:
+        grown = False
+        for other in KB.rules:
+            if other.id not in rules and set(other.derives) & findings:
+                rules.add(other.id)
+                facts |= other.facts_read()
+                findings |= other.findings_read()
+                grown = True
+    return facts
+
+
+def test_order_checks_name_every_fact_behind_each_withholding_rule():
+    checks = OrderChecks(KB)
+    withholding = [r for r in KB.rules if any(a.kind == "withhold" for a in r.actions)]
+    assert withholding
+    for rule in withholding:
+        assert set(checks.facts_behind(rule)) == _reads_closure(rule)
+        assert checks.facts_behind(rule) == facts_behind(KB, rule)
+        targets = tuple(a.target for a in rule.actions if a.kind == "withhold")
+        assert rule in checks.withholding(targets)
+    assert checks.withholding(("nsaid_pain_relief",)) == tuple(
+        r for r in KB.rules if any(a.kind == "withhold" and a.target == "nsaid_pain_relief" for a in r.actions)
+    )
+
+
+# --- cards say what the person's report says --------------------------------------------
+
+
+def _report_and_cards(case):
+    assessment = ADVISOR.assess(case)
+    report = card_report(assessment, KB)
+    built = assessment_cards(assessment, KB, explain_url=lambda item: f"https://cds.example.org/#explain={item}")
+    return assessment, report, built
+
+
+def _card(built, kind, item=None):
+    (found,) = [c for c in built if c.kind == kind and c.item == item]
+    return found
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        {"saddle_anaesthesia": True},
+        {"fever": True, "age": 40},
+        {"age": 65, "duration_days": 3, "on_anticoagulants": True},
+    ],
+)
+def test_the_card_answering_the_triage_opens_with_the_reports_headline(case):
+    _assessment, report, built = _report_and_cards(case)
+    level = report.section("level")
+    first = built[0]
+    assert first.kind == "recommendation"
+    assert KB.recommendations[first.item].category == "referral"
+    paragraphs = first.body["detail"].split("\n\n")
+    assert paragraphs[0] == f"**{level.title}**"
+    assert paragraphs[1 : 1 + len(level.lines)] == [line.text for line in level.lines]
+    assert all(f"**{level.title}**" not in c.body["detail"] for c in built[1:])
+
+
+@pytest.mark.parametrize("case", [{"age": 30, "duration_days": 2}, {"age": 40, "duration_days": 3, "fever": False}])
+def test_without_a_referral_a_triage_card_carries_the_headline(case):
+    assessment, report, built = _report_and_cards(case)
+    assert assessment.triage == "self_care"
+    level = report.section("level")
+    first = built[0]
+    assert (first.kind, first.item) == ("triage", None)
+    assert first.body["summary"] == level.title
+    assert first.indicator == level.level  # "warning" while warning signs are unanswered, as the report colours it
+    for line in level.lines:
+        assert line.text in first.body["detail"]
+    assert first.body["links"][0]["url"].endswith("#explain=None")
+
+
+def test_withheld_cards_give_the_reports_plain_reason():
+    assessment, report, built = _report_and_cards({"age": 68, "on_anticoagulants": True, "osteoporosis": True})
+    section = report.section("withheld")
+    lines = {line.ref: line for line in section.lines}
+    assert assessment.withheld_ids()
+    for item in assessment.withheld_ids():
+        card = _card(built, "withheld", item)
+        assert card.body["summary"] == summary(f"{section.title}: {KB.recommendations[item].title}")
+        assert card.body["detail"].startswith(f"**{section.title}:** {lines[item].text}")
+
+
+def test_the_unanswered_card_asks_the_reports_questions_and_names_every_unanswered_red_flag():
+    case = {"age": 68, "osteoporosis": True, "history_of_cancer": True, "on_anticoagulants": True}
+    assessment, report, built = _report_and_cards({**case, "duration_days": 4, "saddle_anaesthesia": False})
+    card = _card(built, "unanswered")
+    (said,) = [line.text for line in report.section("level").lines if line.topic == UNANSWERED]
+    assert card.body["summary"] == summary(said)
+    open_section = report.section("unanswered")
+    detail = card.body["detail"]
+    for line in open_section.lines:
+        assert (f"{line.text} (`{line.ref}`)" if line.ref else line.text) in detail
+    assert open_section.note in detail
+    assert "spasm-advisor interview" not in detail  # the card links to the workbench instead
+    assert "If yes" not in detail  # grouped by what the rules could reach, the headings would overstate it
+    for flag in assessment.unanswered_red_flags:
+        assert f"(`{flag}`)" in detail
+
+
+def test_recommendation_cards_give_the_reports_advice_cautions_and_evidence():
+    assessment, report, built = _report_and_cards({"age": 40, "duration_days": 3})
+    lines = {line.ref: line for kind in ("do_now", "options") for line in report.section(kind).lines}
+    for rec in assessment.recommendations:
+        if rec.id not in lines:
+            continue
+        detail = _card(built, "recommendation", rec.id).body["detail"]
+        line = lines[rec.id]
+        for text in (*line.details, *line.warnings, *line.cautions, *line.evidence):
+            assert text in detail
+        if line.strength:
+            assert f"**Evidence ({line.strength}):**" in detail
+
+
+def test_the_safety_net_card_lists_the_reports_get_help_section():
+    assessment, report, built = _report_and_cards({"age": 40, "duration_days": 3})
+    net = next(r for r in assessment.recommendations if KB.recommendations[r.id].safety_net)
+    detail = _card(built, "recommendation", net.id).body["detail"]
+    section = report.section("get_help")
+    assert f"**{section.title}**" in detail
+    for line in section.lines:
+        assert f"- {line.text}" in detail
+        for item in line.items:
+            assert f"  - {item}" in detail
+
+
+@given(case=cases(KB))
+def test_cards_keep_the_cds_hooks_rules_for_any_case(case):
+    assessment = ADVISOR.assess(case)
+    built = assessment_cards(assessment, KB, explain_url=lambda item: f"https://cds.example.org/#{item}")
+    again = assessment_cards(assessment, KB)
+    assert len({c.uuid for c in built + again}) == len(built) + len(again)
+    for card in built:
+        body = card.body
+        assert 0 < len(body["summary"]) < SUMMARY_LIMIT
+        assert "\n" not in body["summary"]
+        assert body["indicator"] in {"info", "warning", "critical"}
+        assert body["source"]["label"]
+        assert body["links"][0]["type"] == "absolute"
+        assert ("overrideReasons" in body) == (body["indicator"] == "warning")
+        assert None not in body.values()
+        assert body["detail"]
+    kinds = [c.kind for c in built]
+    answering = [r for r in assessment.recommendations if r.category == "referral"]
+    assert kinds.count("triage") == (0 if answering else 1)

@@ -15,10 +15,12 @@ from spasm_advisor.io.interview import (
     emergency_distance,
     parse_reply,
     question_order,
+    raising_questions,
     relevant_facts,
     with_dont_know,
 )
 from spasm_advisor.io.reader import parse_case_text
+from spasm_advisor.kb.model import triage_rank
 from spasm_advisor.testing import cases, fact_values, thresholds
 
 CES_SIGNS = {"saddle_anaesthesia", "bladder_or_bowel_dysfunction", "bilateral_leg_symptoms"}
@@ -35,6 +37,13 @@ def _outcome(advisor, case):
     """What a skipped question must not change: the rules that fire and the unanswered red flags."""
     result = advisor.assess(case)
     return frozenset(result.fired_rules), result.unanswered_red_flags
+
+
+def _answers_so_far(data, kb, *, min_size):
+    """Some questions asked (at least ``min_size``), each answered or "don't know" (None)."""
+    names = _questions(kb)
+    asked_names = data.draw(st.lists(st.sampled_from(names), unique=True, min_size=min_size, max_size=len(names)))
+    return {name: data.draw(st.one_of(st.none(), fact_values(kb, name))) for name in asked_names}
 
 
 def _values(kb, name):
@@ -148,8 +157,7 @@ def test_skipped_questions_cannot_change_the_result(spasm_advisor, data):
     advisor = spasm_advisor
     kb = advisor.knowledge_base
     names = _questions(kb)
-    asked_names = data.draw(st.lists(st.sampled_from(names), unique=True, min_size=5, max_size=len(names)))
-    asked = {name: data.draw(st.one_of(st.none(), fact_values(kb, name))) for name in asked_names}
+    asked = _answers_so_far(data, kb, min_size=5)
     skipped = sorted(set(names) - set(asked) - relevant_facts(kb, asked))
     if not skipped:
         return
@@ -165,6 +173,26 @@ def test_skipped_questions_cannot_change_the_result(spasm_advisor, data):
     for value in _values(kb, fact):
         case = dict(base) if value is None else {**base, fact: value}
         assert _outcome(advisor, case) == expected, (fact, value)
+
+
+@given(data=st.data())
+def test_raising_questions_bound_what_one_answer_can_do(spasm_advisor, data):
+    """An unanswered question left out cannot raise the triage; one listed raises it at most to its level."""
+    advisor = spasm_advisor
+    kb = advisor.knowledge_base
+    names = _questions(kb)
+    asked = _answers_so_far(data, kb, min_size=3)
+    case = {k: v for k, v in with_dont_know(kb, asked).items() if v is not None}
+    level = advisor.assess(case).triage
+    raising = raising_questions(kb, asked, level)
+    unasked = [name for name in names if name not in asked]
+    if not unasked:
+        return
+    fact = data.draw(st.sampled_from(unasked))
+    bound = raising.get(fact, level)
+    for value in _values(kb, fact)[1:]:
+        reached = advisor.assess({**case, fact: value}).triage
+        assert triage_rank(reached) <= triage_rank(bound), (fact, value, reached, bound)
 
 
 @given(data=st.data())

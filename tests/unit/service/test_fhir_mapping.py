@@ -12,7 +12,14 @@ from locations import REPO
 
 from spasm_advisor import Advisor, KnowledgeBaseError
 from spasm_advisor.kb.resources import bundled_knowledge_dir
-from spasm_advisor.service.fhir_mapping import MAPPING_FILE, load_fhir_mapping, parse_resource, read_chart
+from spasm_advisor.service.fhir_mapping import (
+    MAPPING_FILE,
+    FhirResourceError,
+    load_fhir_mapping,
+    parse_resource,
+    read_chart,
+    resources_in,
+)
 
 ADVISOR = Advisor.default()
 KB = ADVISOR.knowledge_base
@@ -196,3 +203,50 @@ def test_docs_print_every_code_of_the_table():
             assert f"`{code.code}`" in doc, code
     for row in MAPPING.observations:
         assert f"`{row.code.code}`" in doc
+
+
+# --- parsing Bundles ---------------------------------------------------------------
+
+
+def _bundle(*resources):
+    return {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": r} for r in resources]}
+
+
+def test_bundle_entries_are_validated_one_by_one_naming_the_field():
+    bad = {"resourceType": "Condition", "code": {"text": "x"}}  # no subject
+    with pytest.raises(FhirResourceError) as info:
+        parse_resource(_bundle(condition("64859006"), bad), "prefetch.conditions")
+    assert info.value.field == "prefetch.conditions.entry[1].resource.subject"
+
+
+def test_bundle_entries_of_types_not_read_are_skipped_but_must_name_a_type():
+    encounter = {"resourceType": "Encounter", "status": "finished"}  # no class: not valid FHIR; not read either
+    read = parse_resource(_bundle(condition("64859006"), encounter), "p", kinds={"Condition"})
+    assert [r.get_resource_type() for r in resources_in(read)] == ["Condition"]
+    assert read.skipped == 1
+    with pytest.raises(FhirResourceError) as info:  # asked for, the same entry is validated and refused
+        parse_resource(_bundle(condition("64859006"), encounter), "p", kinds={"Condition", "Encounter"})
+    assert info.value.field == "p.entry[1].resource.class"
+    with pytest.raises(FhirResourceError) as info:
+        parse_resource(_bundle({"resourceType": "NoSuchType"}), "p", kinds={"Condition"})
+    assert info.value.field == "p.entry[0].resource.resourceType"
+    with pytest.raises(FhirResourceError) as info:
+        parse_resource({"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": "x"}]}, "p")
+    assert info.value.field == "p.entry[0].resource"
+
+
+def test_bundle_envelope_is_validated_too():
+    with pytest.raises(FhirResourceError) as info:
+        parse_resource({"resourceType": "Bundle", "type": "searchset", "total": "many", "entry": []}, "p")
+    assert info.value.field == "p.total"
+    with pytest.raises(FhirResourceError) as info:
+        parse_resource({"resourceType": "Bundle", "type": "searchset", "entry": [{"fullUrl": 5}]}, "p")
+    assert info.value.field.startswith("p.entry[0].fullUrl")
+
+
+def test_a_bundle_reads_like_its_entries():
+    resources = [
+        {"resourceType": "Patient", "id": "1", "birthDate": "1958-03-14"},
+        condition("64859006"),
+    ]
+    assert chart(_bundle(*resources)).facts == chart(*resources).facts == {"age": 68, "osteoporosis": True}
