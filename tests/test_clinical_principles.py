@@ -139,6 +139,26 @@ def test_safety_net_sends_each_emergency_it_names_to_999(advisor):
     assert advisor.assess({"on_anticoagulants": True, "sudden_severe_pain": True}).triage == "emergency"
 
 
+def test_ibuprofen_emergencies_are_in_the_999_sentence_and_the_escalation_is_a_convention(advisor):
+    """Chest pain, a stroke or vomiting blood on ibuprofen: call 999, not "ask a doctor"; the label is cited for
+    the triggers and the knowledge base's convention for the escalation."""
+    kb = advisor.knowledge_base
+    net = kb.recommendations["safety_net_advice"]
+    (emergency,) = [s for s in _sentences(net.advice) if s.startswith("Call {emergency_number}")]
+    for sign in ("chest pain", "signs of a stroke", "vomiting blood"):
+        assert sign in emergency
+    (ask,) = [s for s in _sentences(net.advice) if "ask a doctor" in s]
+    assert "ibuprofen" in ask
+    for sign in ("chest pain", "stroke", "vomit", "heart attack"):
+        assert sign not in ask, sign
+    assert "black or bloody poo" in ask
+    sources = {e.source: e for e in net.evidence}
+    assert "otc_ibuprofen_label" in sources
+    (convention,) = [e for e in net.evidence if e.source == "kb_clinical_convention"]
+    assert "convention" in convention.summary
+    assert not convention.verified
+
+
 def _safety_net_warnings(advisor, case):
     (net,) = [r for r in advisor.assess(case).recommendations if r.id == "safety_net_advice"]
     return [w.message for w in net.warnings]

@@ -392,10 +392,10 @@ def test_sudden_pain_question_is_a_warning_sign_on_a_blood_thinner(advisor, kb):
     assert line.text == kb.facts["sudden_severe_pain"].question
     assert "call 999 (or your local emergency number) now" in line.group
     assert not any(line.text.startswith("You answered no to all") for line in thinner.section("level").lines)
-    assert (
-        "If your pain came on suddenly and badly, go to an emergency department now."
-        in thinner.section("get_help").note
-    )
+    # One instruction, the heading's: not "call 999" beside "go to an emergency department".
+    note = thinner.section("get_help").note
+    assert "If your pain came on suddenly and badly, call 999 (or your local emergency number) now." in note
+    assert "emergency department" not in note
     # No blood thinner at 35: a yes to sudden severe pain alone raises nothing, so it is not listed.
     without = report_of(advisor, {**case, "on_anticoagulants": False})
     assert "sudden_severe_pain" not in without.open_questions
@@ -428,11 +428,19 @@ def test_blood_thinner_question_is_a_warning_sign_with_sudden_severe_pain(adviso
     assert "call 999 (or your local emergency number) now" in line.group
     # Every warning sign was answered no, so the level says only that one question is open.
     assert not any(line.text.startswith("You answered no to all") for line in sudden.section("level").lines)
-    # The safety net says what to do if the person does take one, before its "Later" line.
+    # The safety net says what to do if the person does take one, before its "Later" line: the same
+    # instruction as the question's heading (one instruction, not "call 999" beside "go to an emergency
+    # department"), with the medicines that count named as in the question.
     get_help = sudden.section("get_help")
-    assert "If you take a blood thinner, go to an emergency department now." in get_help.note
+    assert "If you take a blood thinner" in get_help.note
+    assert "call 999 (or your local emergency number) now." in get_help.note
+    assert "emergency department" not in get_help.note
+    assert all(drug in get_help.note for drug in ("warfarin", "apixaban", "rivaroxaban", "dabigatran", "heparin"))
     text = render_text(sudden).splitlines()
-    assert text.index("Later:") > max(i for i, row in enumerate(text) if "go to an" in row and "blood thinner" in row)
+    assert text.index("Later:") > max(i for i, row in enumerate(text) if "If you take a blood thinner" in row)
+    # The only open question is a medicine: the unsure-of-a-warning-sign sentence (a GP today) is not said
+    # beside the note's own "check its leaflet or ask a pharmacist now".
+    assert "not sure of a warning sign" not in sudden.section("unanswered").note
     # Pain that did not come on suddenly: a blood thinner cannot make it an emergency, so it is not listed.
     gradual = report_of(advisor, {**case, "sudden_severe_pain": False})
     assert "on_anticoagulants" not in gradual.open_questions

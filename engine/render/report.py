@@ -462,12 +462,14 @@ def _unanswered_section(
     if others:
         lines.append(Line(_not_more_urgent(others, assessment.triage, more=True), topic=UNANSWERED))
     note = "Not answering is not the same as no."
-    # Who can check for a person unsure of an answer: the referral's own first sentence (a knowledge
-    # base without that referral says nothing here rather than something no source backs).
+    # Who can check for a person unsure of a warning sign: the referral's own first sentence (a knowledge
+    # base without that referral says nothing here rather than something no source backs). A medicine
+    # question listed here (a blood thinner with sudden severe pain) has its own words for the unsure
+    # in the rule that names it, so with no warning sign open this sentence is left out.
     referral = kb.recommendations.get(_UNSURE_REFERRAL.get(max(by_level, key=triage_rank), _UNSURE_REFERRAL_DEFAULT))
-    if referral is not None:
+    if referral is not None and any(kb.facts[f].is_red_flag for f in open_flags):
         first = fill(_SENTENCE.split(" ".join(referral.advice.split()))[0], resolve_region(kb, assessment.region))
-        note += f" If you are not sure of an answer: {first[0].lower()}{first[1:]}"
+        note += f" If you are not sure of a warning sign: {first[0].lower()}{first[1:]}"
         note += " Or answer them now: run spasm-advisor interview" if interview_hint else ""
     elif interview_hint:
         note += " To answer them, run: spasm-advisor interview"
