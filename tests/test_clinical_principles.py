@@ -165,16 +165,23 @@ def _safety_net_warnings(advisor, case):
 
 
 def test_dont_know_is_not_said_to_be_assumed_absent(advisor):
-    """'Don't know' to a cauda equina question gets its own safety-net words, not 'assumes they are absent'."""
+    """'Don't know' to a cauda equina question gets its own safety-net words, not those for a question not answered.
+
+    Neither says the sign is assumed absent: the report says "not answering is not the same as no", and the
+    safety net agrees with it.
+    """
     answered = {**SCREENED, "duration_days": 3, "saddle_anaesthesia": False, "bladder_or_bowel_dysfunction": False}
     for question in ("saddle_anaesthesia", "bladder_or_bowel_dysfunction", "bilateral_leg_symptoms"):
         unsure = _safety_net_warnings(advisor, {**answered, "bilateral_leg_symptoms": False, question: "dont_know"})
         assert any(m.startswith("You were not sure about a warning sign") for m in unsure), question
-        assert not any("assumes they are absent" in m for m in unsure), question
+        assert not any("were not answered" in m for m in unsure), question
         blank = {k: v for k, v in {**answered, "bilateral_leg_symptoms": False}.items() if k != question}
         not_asked = _safety_net_warnings(advisor, blank)
-        assert any("assumes they are absent" in m for m in not_asked), question
+        assert any("were not answered, so they could not be ruled out" in m for m in not_asked), question
         assert not any(m.startswith("You were not sure") for m in not_asked), question
+        for message in unsure + not_asked:
+            assert "absent" not in message, message
+            assert "assume" not in message, message
 
 
 def test_label_warnings_seen_only_in_the_openfda_copy_are_cited_unverified(advisor):

@@ -440,7 +440,7 @@ def test_blood_thinner_question_is_a_warning_sign_with_sudden_severe_pain(adviso
     assert text.index("Later:") > max(i for i, row in enumerate(text) if "If you take a blood thinner" in row)
     # The only open question is a medicine: the unsure-of-a-warning-sign sentence (a GP today) is not said
     # beside the note's own "check its leaflet or ask a pharmacist now".
-    assert "not sure of a warning sign" not in sudden.section("unanswered").note
+    assert "If you are not sure" not in sudden.section("unanswered").note
     # Pain that did not come on suddenly: a blood thinner cannot make it an emergency, so it is not listed.
     gradual = report_of(advisor, {**case, "sudden_severe_pain": False})
     assert "on_anticoagulants" not in gradual.open_questions
@@ -448,3 +448,62 @@ def test_blood_thinner_question_is_a_warning_sign_with_sudden_severe_pain(adviso
     # Without re-assessment the rules alone cannot say a yes would make it an emergency: not listed.
     unchecked = build_report(advisor.assess({**case, "sudden_severe_pain": True}), kb)
     assert "on_anticoagulants" not in unchecked.open_questions
+
+
+def test_one_deadline_in_a_report(advisor):
+    """A time-critical reason gives one deadline, the shortest, everywhere; any other same-day reason gives 24 hours."""
+    time_critical = {
+        "possible aneurysm (age not given)": {"sudden_severe_pain": True},
+        "sudden pain in pregnancy": {**DESK, "pregnant": True, "sudden_severe_pain": True},
+        "unsure of numbness between the legs": {**DESK, "saddle_anaesthesia": "dont_know"},
+    }
+    for name, case in time_critical.items():
+        report = report_of(advisor, case)
+        assert report.triage == "urgent", name
+        words = " ".join(render_text(report, details=True).split())
+        assert "within the next few hours" in words, name
+        assert "24 hours" not in words, name
+        assert "24 hours" not in json.dumps(report.to_dict()), name
+    fever = " ".join(render_text(report_of(advisor, SCREENED["urgent"])).split())
+    assert fever.count("the same day or within 24 hours") == 1
+    assert "within the next few hours" not in fever
+
+
+def test_not_answered_is_not_known_in_every_part_of_the_report(advisor):
+    """The questions' note and the safety net agree: a question not answered is not known, never assumed absent."""
+    report = report_of(advisor, {"sudden_severe_pain": True})
+    words = " ".join(render_text(report).split())
+    assert "Not answering is not the same as no" in words
+    assert "could not be ruled out" in words
+    assert "assume" not in words
+    # Two safety-net warnings ending with the same sentence say it once.
+    unsure = " ".join(render_text(report_of(advisor, {"saddle_anaesthesia": "dont_know"})).split())
+    assert unsure.count("Read the warning signs carefully and get help if any applies to you.") == 1
+
+
+def test_safety_net_both_legs_is_about_new_or_worsening_symptoms(advisor):
+    """Long-standing, unchanged symptoms in both legs with known stenosis (routine) are not told to call 999."""
+    stable = {
+        **DESK,
+        "age": 60,
+        "spinal_stenosis": True,
+        "bilateral_leg_symptoms": True,
+        "leg_symptoms_new_or_worsening": False,
+    }
+    report = report_of(advisor, stable)
+    assert report.triage == "routine"
+    first = report.section("get_help").lines[0]
+    (legs,) = [item for item in first.items if "both legs" in item]
+    assert legs.startswith("new or worsening")
+
+
+def test_a_yes_more_urgent_with_the_other_answers_is_said_to_be(advisor):
+    """Weakness with sudden severe pain and no age is an emergency, alone the same day: the note says which to follow."""
+    raised = report_of(advisor, {"sudden_severe_pain": True})
+    (weak,) = [line for line in raised.section("unanswered").lines if line.ref == "weakness"]
+    assert "call 999" in weak.group
+    assert "a leg or foot becomes weak" in " ".join(line.text for line in raised.section("get_help").lines)
+    assert "With your other answers" in raised.section("unanswered").note
+    # Age and duration only: every yes means what it means alone, so nothing more is said.
+    plain = report_of(advisor, {"age": 30, "duration_days": 2})
+    assert "With your other answers" not in plain.section("unanswered").note

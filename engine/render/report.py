@@ -301,8 +301,10 @@ def _get_help_section(assessment: Assessment, kb: KnowledgeBase) -> Section | No
     lines = [line for line in lines if line not in later] + [Line(line.text, group=_LATER_GROUP) for line in later]
     if net.cautions:
         lines[-1] = Line(lines[-1].text, items=lines[-1].items, cautions=net.cautions)
-    # A warning a rule attached to the safety net is about the whole list, so it follows it.
-    note = " ".join(dict.fromkeys(w.message for w in net.warnings)) or None
+    # A warning a rule attached to the safety net is about the whole list, so it follows it; a sentence
+    # two warnings share ("Read the warning signs carefully...") is said once.
+    sentences = (s for w in net.warnings for s in _SENTENCE.split(" ".join(w.message.split())))
+    note = " ".join(dict.fromkeys(sentences)) or None
     return Section("get_help", "Get help if you have or get any of these", "critical", tuple(lines), note)
 
 
@@ -435,6 +437,15 @@ def _not_more_urgent(count: int, level: str, *, more: bool = False) -> str:
     return f"{counted} about warning signs {'was' if count == 1 else 'were'} not answered; {why}."
 
 
+#: Said when a yes to an open question is more urgent with the person's other answers than on its own,
+#: so that its heading and the general safety net below (which gives each sign's level on its own) do not
+#: read as two instructions for the same sign.
+_WITH_OTHER_ANSWERS = (
+    "With your other answers, a yes above can be more urgent than the same sign in the list below: "
+    "if so, do what the heading above it says."
+)
+
+
 def _unanswered_section(
     assessment: Assessment,
     kb: KnowledgeBase,
@@ -442,8 +453,12 @@ def _unanswered_section(
     open_flags: list[str],
     if_yes: dict[str, str],
     interview_hint: bool,
+    raised_by_others: bool = False,
 ) -> Section | None:
-    """The warning-sign questions that could change the advice, grouped by what a yes would mean."""
+    """The warning-sign questions that could change the advice, grouped by what a yes would mean.
+
+    ``raised_by_others``: a yes to some of them is more urgent with the other answers than alone.
+    """
     if not open_flags:
         return None
     position = {name: i for i, name in enumerate(question_order(kb))}
@@ -461,18 +476,24 @@ def _unanswered_section(
     others = len(set(assessment.unanswered_red_flags) - set(open_flags))
     if others:
         lines.append(Line(_not_more_urgent(others, assessment.triage, more=True), topic=UNANSWERED))
-    note = "Not answering is not the same as no."
+    note = "Not answering is not the same as no. A question you did not answer is not known."
     # Who can check for a person unsure of a warning sign: the referral's own first sentence (a knowledge
     # base without that referral says nothing here rather than something no source backs). A medicine
     # question listed here (a blood thinner with sudden severe pain) has its own words for the unsure
     # in the rule that names it, so with no warning sign open this sentence is left out.
     referral = kb.recommendations.get(_UNSURE_REFERRAL.get(max(by_level, key=triage_rank), _UNSURE_REFERRAL_DEFAULT))
-    if referral is not None and any(kb.facts[f].is_red_flag for f in open_flags):
+    unsure = referral is not None and any(kb.facts[f].is_red_flag for f in open_flags)
+    if referral is not None and unsure:
         first = fill(_SENTENCE.split(" ".join(referral.advice.split()))[0], resolve_region(kb, assessment.region))
-        note += f" If you are not sure of a warning sign: {first[0].lower()}{first[1:]}"
-        note += " Or answer them now: run spasm-advisor interview" if interview_hint else ""
-    elif interview_hint:
-        note += " To answer them, run: spasm-advisor interview"
+        note += f" If you are not sure whether a warning sign applies to you: {first[0].lower()}{first[1:]}"
+    if raised_by_others:
+        note += " " + _WITH_OTHER_ANSWERS
+    if interview_hint:
+        note += (
+            " Or answer them now: run spasm-advisor interview"
+            if unsure
+            else " To answer them, run: spasm-advisor interview"
+        )
     return Section("unanswered", "Check these warning signs first", "warning", tuple(lines), note)
 
 
@@ -584,9 +605,17 @@ def build_report(
         f: triage_of({**case, f: True}) if triage_of is not None and kb.facts[f].type == "boolean" else raising[f]
         for f in open_flags
     }
+    # A warning sign whose yes is more urgent with the other answers than on its own (weakness with
+    # sudden severe pain and no age: an emergency; weakness alone: the same day).
+    raised_by_others = triage_of is not None and any(
+        kb.facts[f].is_red_flag
+        and kb.facts[f].type == "boolean"
+        and triage_rank(if_yes[f]) > triage_rank(triage_of({f: True}))
+        for f in open_flags
+    )
     sections = [_level_section(assessment, kb, phrase, open_flags, could_rise_to)]
     for section in (
-        _unanswered_section(assessment, kb, phrase, open_flags, if_yes, interview_hint),
+        _unanswered_section(assessment, kb, phrase, open_flags, if_yes, interview_hint, raised_by_others),
         _get_help_section(assessment, kb),
         *_action_sections(assessment, kb),
         _withheld_section(assessment, kb),
