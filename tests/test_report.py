@@ -348,7 +348,10 @@ def test_a_cautioned_item_that_is_not_suggested_still_shows_its_caution(advisor,
 
 
 def test_withheld_items_are_in_every_short_report_that_is_not_an_emergency(advisor, kb):
-    """Every withheld item of every bundled case is in the default text with its reason (emergencies: --details)."""
+    """Every withheld item of every bundled case is in the default text with its reason (emergencies: --details).
+
+    An item with a withheld title ("Whether you need a scan") is shown by it.
+    """
     for case in CASES:
         assessment = advisor.assess(case.facts)
         if not assessment.withheld:
@@ -356,7 +359,9 @@ def test_withheld_items_are_in_every_short_report_that_is_not_an_emergency(advis
         report = report_of(advisor, case.facts)
         shown = " ".join(render_text(report, details=assessment.triage == "emergency").split())
         for item in assessment.withheld:
-            assert item.title in shown, (case.id, item.id)
+            title = kb.recommendations[item.id].withheld_title or item.title
+            assert title in shown, (case.id, item.id)
+            assert item.reason in shown, (case.id, item.id)
 
 
 def test_emergency_text_lists_every_reported_sign_and_leaves_out_what_is_not_advised(advisor, kb):
@@ -507,3 +512,67 @@ def test_a_yes_more_urgent_with_the_other_answers_is_said_to_be(advisor):
     # Age and duration only: every yes means what it means alone, so nothing more is said.
     plain = report_of(advisor, {"age": 30, "duration_days": 2})
     assert "With your other answers" not in plain.section("unanswered").note
+
+
+def test_the_reason_names_a_missing_age_and_why_it_matters(advisor):
+    """Sudden severe pain with no age: the level says the age was not answered; the advice says why and to give it."""
+    report = report_of(advisor, {"sudden_severe_pain": True, "duration_days": 2})
+    assert report.triage == "urgent"
+    why = report.section("level").lines[0].text
+    assert '"Did this pain come on suddenly and is it severe?" (yes)' in why
+    assert 'you did not answer "How old are you?"' in why
+    (referral,) = [line for line in report.section("do_now").lines if line.ref == "urgent_clinician_review"]
+    (age,) = [w for w in referral.warnings if w.startswith("You did not give your age.")]
+    assert "main blood vessel" in age
+    assert "60" in age
+    assert "If you give your age" in age
+    # With the age given (45), the same pain is self-care: the age was the reason.
+    assert advisor.assess({"sudden_severe_pain": True, "duration_days": 2, "age": 45}).triage == "self_care"
+
+
+def test_the_unscreened_older_adult_is_told_which_questions_were_not_answered(advisor, kb):
+    """At 70 with every warning sign unanswered the reason names those questions, not the age alone."""
+    why = report_of(advisor, {"age": 70, "duration_days": 5}).section("level").lines[0].text
+    assert '"How old are you?" (70 years)' in why
+    assert "you did not answer" in why
+    assert kb.facts["fever"].question in why
+    assert kb.facts["history_of_cancer"].question in why
+
+
+def test_a_dont_know_reads_as_dont_know(advisor, kb):
+    """A recorded "don't know" is the question with (don't know): no quotes inside quotes, never (yes)."""
+    report = report_of(advisor, {**DESK, "saddle_anaesthesia": "dont_know"})
+    level = report.section("level")
+    why = level.lines[0].text
+    assert f'"{kb.facts["saddle_anaesthesia"].question}" (don\'t know)' in why
+    assert "(yes)" not in why
+    assert 'Answered "' not in why
+    assert any("you were not sure about 1 question" in line.text for line in level.lines)
+
+
+def test_withheld_reasons_say_what_is_true_and_plainly(advisor, kb):
+    """No reason claims a warning sign when every one was answered no; plain words; the scan item reads plainly."""
+    no_signs = {**DESK, "sudden_severe_pain": True}
+    no_signs.pop("age")  # age not given: at least urgent, with every warning sign answered no
+    report = report_of(advisor, no_signs)
+    assert report.triage == "urgent"
+    assert all(dict(advisor.assess(no_signs).case)[f] is False for f in kb.red_flags())
+    withheld = " ".join(line.text for line in report.section("withheld").lines)
+    assert "Warning signs are present" not in withheld
+    assert "doctor has checked you" in withheld
+    for case in CASES:
+        for item in advisor.assess(case.facts).withheld:
+            assert "exclude" not in item.reason, (case.id, item.reason)
+    assert "physiotherapy" not in kb.recommendations["chiropractic_care"].title.lower()
+    older = report_of(advisor, {**DESK, "age": 70})
+    (scan,) = [line for line in older.section("withheld").lines if line.ref == "no_imaging_needed"]
+    assert scan.text.startswith("Whether you need a scan: ")
+    assert "not needed" not in scan.text
+
+
+def test_a_yes_that_keeps_a_same_day_level_is_for_the_doctor_seen_today(advisor):
+    """At the urgent level a yes that changes nothing is to tell the doctor seen today, not to mention to a GP."""
+    report = report_of(advisor, {"sudden_severe_pain": True})
+    groups = {line.group for line in report.section("unanswered").lines if line.ref is not None}
+    assert any("tell the doctor you see today" in group for group in groups)
+    assert not any("mention it to your GP" in group for group in groups)

@@ -438,7 +438,7 @@ def _load_catalogue(doc: _Doc, sources: Mapping[str, Source]) -> dict[str, Recom
             doc,
             node,
             ["id", "category", "title", "advice", "evidence", "sources"],
-            ["cautions", "because", "safety_net"],
+            ["cautions", "because", "safety_net", "withheld_title"],
             "a recommendation",
         )
         ident = _ident(doc, node)
@@ -462,6 +462,9 @@ def _load_catalogue(doc: _Doc, sources: Mapping[str, Source]) -> dict[str, Recom
             raise doc.error("'safety_net' must be true or false", node, key="safety_net")
         because = _text(doc, node, "because", optional=True)
         title = _person_text(doc, node, "title", _text(doc, node, "title") or ident)
+        withheld_title = _text(doc, node, "withheld_title", optional=True)
+        if withheld_title is not None:
+            withheld_title = _person_text(doc, node, "withheld_title", withheld_title)
         advice = _person_text(doc, node, "advice", " ".join((_text(doc, node, "advice") or "").split()))
         cited = tuple(_source_id(doc, node, s, sources, key="sources") for s in _list(doc, node, "sources"))
         if not cited:
@@ -479,6 +482,7 @@ def _load_catalogue(doc: _Doc, sources: Mapping[str, Source]) -> dict[str, Recom
             because=" ".join(because.split()) if because else None,
             caution_because=caution_because,
             safety_net=safety_net,
+            withheld_title=withheld_title,
         )
     if sum(spec.safety_net for spec in catalogue.values()) > 1:
         extra = [spec for spec in catalogue.values() if spec.safety_net][1]

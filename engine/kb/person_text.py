@@ -89,6 +89,8 @@ def person_texts(kb: KnowledgeBase) -> list[tuple[str, str]]:
     for rec in kb.recommendations.values():
         where = f"{rec.path}:{rec.line}: recommendation '{rec.id}'"
         texts.append((f"{where} title", rec.title))
+        if rec.withheld_title:
+            texts.append((f"{where} withheld title", rec.withheld_title))
         texts.append((f"{where} advice", rec.advice))
         texts.extend((f"{where} caution", caution) for caution in rec.cautions)
     for rule in kb.rules:

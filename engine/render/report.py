@@ -201,19 +201,41 @@ def _answer(spec: FactSpec, value: Value) -> str:
     return str(value)
 
 
-def _answered(kb: KnowledgeBase, nodes: Iterable[Derivation]) -> list[str]:
-    """The answers behind a chain of rules, as ``"Question?" (yes)``, each once."""
+def _answered(kb: KnowledgeBase, nodes: Iterable[Derivation]) -> tuple[list[str], list[str]]:
+    """The answers behind a chain of rules, each once: ``"Question?" (yes)``, and the questions left unanswered.
+
+    A "don't know" the knowledge base records reads as the question with ``(don't know)``. A rule that
+    matched an unanswered question (``age is unknown``) rests on it as much as on an answer, so that
+    question is the second list (a question answered "don't know" is in the first instead).
+    """
     facts: dict[str, Value] = {}
+    missing: dict[str, None] = {}
 
     def collect(node: Derivation) -> None:
         for name, value in node.facts:
             facts.setdefault(name, value)
+        missing.update(dict.fromkeys(node.unanswered))
         for child in node.derived_from:
             collect(child)
 
     for node in nodes:
         collect(node)
-    return [f'"{kb.facts[name].question}" ({_answer(kb.facts[name], value)})' for name, value in facts.items()]
+    answers = []
+    unsure = set()
+    for name, value in facts.items():
+        spec = kb.facts[name]
+        if spec.dont_know_for is not None and value is True:
+            unsure.add(spec.dont_know_for)
+            answers.append(f'"{kb.facts[spec.dont_know_for].question}" (don\'t know)')
+        else:
+            answers.append(f'"{spec.question}" ({_answer(spec, value)})')
+    # A recording fact is not a question, and a question answered "don't know" was answered.
+    unanswered = [
+        f'"{kb.facts[name].question}"'
+        for name in missing
+        if name not in facts and name not in unsure and kb.facts[name].dont_know_for is None
+    ]
+    return answers, unanswered
 
 
 def _listing(parts: list[str]) -> str:
@@ -241,10 +263,23 @@ def _level_section(
         title = f"{label} FOR NOW: {_PROVISIONAL[level]}" if level in _PROVISIONAL else f"{label}: {action}"
         title = title.replace("{number}", phrase)
         one = len(open_flags) == 1
+        # A question answered "don't know" (recorded) was answered: the person was not sure.
+        recorders = kb.dont_know_facts()
+        case = dict(assessment.case)
+        unsure = [f for f in open_flags if f in recorders and case.get(recorders[f]) is True]
+        if unsure and len(unsure) == len(open_flags):
+            open_words = f"you were not sure about {_questions(len(unsure))} about warning signs"
+        elif unsure:
+            blank = len(open_flags) - len(unsure)
+            open_words = (
+                f"{_questions(blank)} about warning signs {'was' if blank == 1 else 'were'} not answered "
+                f"and you were not sure about {len(unsure)}"
+            )
+        else:
+            open_words = f"{_questions(len(open_flags))} about warning signs {'was' if one else 'were'} not answered"
         why.append(
             Line(
-                f"This is only provisional: {_questions(len(open_flags))} about warning signs "
-                f"{'was' if one else 'were'} not answered. Read {'it' if one else 'them'} below before you act "
+                f"This is only provisional: {open_words}. Read {'it' if one else 'them'} below before you act "
                 "on this advice.",
                 topic=UNANSWERED,
             )
@@ -253,24 +288,29 @@ def _level_section(
     else:
         title = f"{label}: {action}".replace("{number}", phrase)
         indicator = LEVEL_INDICATORS[level]
-    answers = _answered(kb, assessment.triage_explanation)
+    answers, unanswered = _answered(kb, assessment.triage_explanation)
     cannot_matter = len(assessment.unanswered_red_flags) if not open_flags else 0
     if cannot_matter:
         why.append(Line(_not_more_urgent(cannot_matter, level), topic=UNANSWERED))
-    if level == "self_care" and not answers:
+    if level == "self_care" and not answers and not unanswered:
         answered_no = [f for f in red_flags if dict(assessment.case).get(f) is False]
         if red_flags and len(answered_no) == len(red_flags) and not open_flags:
             why.insert(0, Line(f"You answered no to all {len(red_flags)} questions about warning signs."))
         elif not open_flags:
             why.insert(0, Line("None of your answers is a warning sign."))
-    elif answers:
-        why.insert(
-            0,
-            Line(
-                f"This is because of your {'answer' if len(answers) == 1 else 'answers'} to " + _listing(answers) + "."
-            ),
-        )
+    elif answers or unanswered:
+        why.insert(0, Line(_because(answers, unanswered)))
     return Section("level", title, indicator, tuple(why))
+
+
+def _because(answers: list[str], unanswered: list[str]) -> str:
+    """The level's reason: the answers it rests on, then the questions it rests on unanswered."""
+    parts = []
+    if answers:
+        parts.append(f"of your {'answer' if len(answers) == 1 else 'answers'} to " + _listing(answers))
+    if unanswered:
+        parts.append("you did not answer " + _listing(unanswered))
+    return "This is because " + ", and because ".join(parts) + "."
 
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
@@ -410,8 +450,17 @@ def _withheld_section(assessment: Assessment, kb: KnowledgeBase) -> Section | No
         reasons.setdefault(item.id, [])
         if item.reason not in reasons[item.id]:
             reasons[item.id].append(item.reason)
-    lines = tuple(Line(f"{titles[i]} \N{EM DASH} {' '.join(reasons[i])}", ref=i) for i in reasons)
+    # A title that is itself advice not to do something ("A scan is not needed") is shown by its
+    # withheld title ("Whether you need a scan: ..."), not as a double negative.
+    lines = tuple(_withheld_line(kb, i, titles[i], reasons[i]) for i in reasons)
     return Section("withheld", "Not advised for you", "warning", (*lines, *cautioned))
+
+
+def _withheld_line(kb: KnowledgeBase, item: str, title: str, reasons: list[str]) -> Line:
+    spec = kb.recommendations.get(item)
+    if spec is not None and spec.withheld_title:
+        return Line(f"{spec.withheld_title}: {' '.join(reasons)}", ref=item)
+    return Line(f"{title} \N{EM DASH} {' '.join(reasons)}", ref=item)
 
 
 #: What a yes to an unanswered warning-sign question would mean, by the level it would lead to.
@@ -420,7 +469,9 @@ _IF_YES = {
     "urgent": "see a doctor today",
     "routine": "book an appointment with a GP or physiotherapist",
 }
-#: What a yes means when on its own it would not change the level of care.
+#: What a yes means when on its own it would not change the level of care, by that level: the person
+#: already sees a doctor today at the urgent level, so "mention it to your GP" would sound like later.
+_IF_YES_SAME_AT = {"urgent": "tell the doctor you see today", "emergency": "tell the staff when you get there"}
 _IF_YES_SAME = "mention it to your GP"
 #: The referral whose own first sentence says who can help a person unsure of an answer, by the most urgent level.
 _UNSURE_REFERRAL = {"emergency": "urgent_clinician_review", "urgent": "urgent_clinician_review"}
@@ -468,9 +519,8 @@ def _unanswered_section(
     lines: list[Line] = []
     for level in sorted(by_level, key=triage_rank, reverse=True):
         facts = by_level[level]
-        action = (
-            _IF_YES.get(level, _IF_YES_SAME) if triage_rank(level) > triage_rank(assessment.triage) else _IF_YES_SAME
-        )
+        same = _IF_YES_SAME_AT.get(assessment.triage, _IF_YES_SAME)
+        action = _IF_YES.get(level, same) if triage_rank(level) > triage_rank(assessment.triage) else same
         group = f"If yes{' to any of these' if len(facts) > 1 else ''}, {action.replace('{number}', phrase)}:"
         lines += [Line(kb.facts[f].question, ref=f, group=group) for f in facts]
     others = len(set(assessment.unanswered_red_flags) - set(open_flags))

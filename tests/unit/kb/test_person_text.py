@@ -231,6 +231,18 @@ def test_help_and_natural_answers_load(kb_dir):
             "reason: Bleeding risk {here}.",
             "unknown placeholder '{here}' in 'reason'",
         ),
+        (
+            "knowledge/recommendations.yaml",
+            "    title: Painkiller\n",
+            "    title: Painkiller\n    withheld_title: [Whether, to take one]\n",
+            "'withheld_title' must be text",
+        ),
+        (
+            "knowledge/recommendations.yaml",
+            "    title: Painkiller\n",
+            "    title: Painkiller\n    withheld_title: Whether to call {emergency}\n",
+            "unknown placeholder '{emergency}' in 'withheld_title'",
+        ),
     ],
 )
 def test_broken_person_text_is_named(kb_dir, file, old, new, fragment):
@@ -249,6 +261,20 @@ def test_broken_person_text_is_named(kb_dir, file, old, new, fragment):
     assert fragment in str(info.value)
     assert info.value.path.endswith(file)
     assert info.value.line is not None
+
+
+def test_a_withheld_title_is_person_facing_text(kb_dir):
+    """An entry's withheld title loads and is checked with the rest of the person's text."""
+    _edit(
+        kb_dir / "knowledge" / "recommendations.yaml",
+        "    title: Painkiller\n",
+        "    title: Painkiller\n    withheld_title: Whether a painkiller is safe (convention)\n",
+    )
+    kb = _load(kb_dir)
+    assert kb.recommendations["painkiller"].withheld_title == "Whether a painkiller is safe (convention)"
+    assert kb.recommendations["rest"].withheld_title is None
+    (text,) = [text for where, text in person_texts(kb) if where.endswith("withheld title")]
+    assert "convention" in reviewer_vocabulary(text)
 
 
 def test_caution_with_a_clinician_note(kb_dir):
