@@ -576,3 +576,18 @@ def test_a_yes_that_keeps_a_same_day_level_is_for_the_doctor_seen_today(advisor)
     groups = {line.group for line in report.section("unanswered").lines if line.ref is not None}
     assert any("tell the doctor you see today" in group for group in groups)
     assert not any("mention it to your GP" in group for group in groups)
+
+
+def test_pregnancy_says_whom_to_call_first_without_going_round_in_a_circle(advisor):
+    """Sudden pain in pregnancy: the maternity unit or midwife first, NHS 111 without one; another reason: say so."""
+    sudden = report_of(advisor, {**DESK, "pregnant": True, "sudden_severe_pain": True})
+    (referral,) = [line for line in sudden.section("do_now").lines if line.ref == "urgent_clinician_review"]
+    (maternity,) = [w for w in referral.warnings if "maternity" in w]
+    assert maternity.index("maternity unit or midwife now, before the services above") < maternity.index("NHS 111")
+    assert "rather than waiting for a GP" not in maternity
+    assert "call your GP" not in maternity
+    fever = report_of(advisor, {**DESK, "pregnant": True, "fever": True})
+    (referral,) = [line for line in fever.section("do_now").lines if line.ref == "urgent_clinician_review"]
+    (maternity,) = [w for w in referral.warnings if "maternity" in w]
+    assert "tell the service you contact that you are pregnant" in maternity
+    assert "call your GP" not in maternity
