@@ -591,3 +591,24 @@ def test_pregnancy_says_whom_to_call_first_without_going_round_in_a_circle(advis
     (maternity,) = [w for w in referral.warnings if "maternity" in w]
     assert "tell the service you contact that you are pregnant" in maternity
     assert "call your GP" not in maternity
+
+
+def test_a_child_is_not_asked_adult_questions_and_not_given_tips_for_what_is_not_suggested(advisor, kb):
+    """Under 16: the sexual-function question in a child's words; at a same-day level, no tips for what is not given."""
+    child = report_of(advisor, {"age": 10, "worsening": True})
+    assert child.triage == "urgent"
+    unanswered = child.section("unanswered")
+    (sexual,) = [line for line in unanswered.lines if line.ref == "sexual_dysfunction"]
+    assert sexual.text == kb.facts["sexual_dysfunction"].child_question
+    assert "erection" not in render_text(child)
+    assert "answering for a child" in unanswered.note
+    # The same question for an adult, in the adult's words.
+    adult = report_of(advisor, {"age": 40, "worsening": True})
+    (sexual,) = [line for line in adult.section("unanswered").lines if line.ref == "sexual_dysfunction"]
+    assert sexual.text == kb.facts["sexual_dysfunction"].question
+    assert "answering for a child" not in adult.section("unanswered").note
+    # Ibuprofen is not suggested at the same-day level: no dosing tip, ask the doctor seen today instead.
+    (nsaid,) = [line for line in child.section("withheld").lines if line.ref == "nsaid_pain_relief"]
+    assert "ask the doctor you see today" in nsaid.text
+    assert nsaid.warnings == ()
+    assert "dose" not in render_text(child)

@@ -327,7 +327,7 @@ def _load_facts(doc: _Doc) -> dict[str, FactSpec]:
             doc,
             node,
             ["id", "type", "question", "description", "role"],
-            ["min", "max", "values", "unit", "help", "answers", "dont_know_for", "provenance"],
+            ["min", "max", "values", "unit", "help", "answers", "dont_know_for", "provenance", "child_question"],
             "a fact",
         )
         ident = _ident(doc, node)
@@ -353,6 +353,7 @@ def _load_facts(doc: _Doc) -> dict[str, FactSpec]:
             raise doc.error(f"'values' applies only to enum facts, not {kind}", node, key="values")
         answers = _fact_answers(doc, node, kind, tuple(values or ()))
         help_text = _text(doc, node, "help", optional=True)
+        child_question = _text(doc, node, "child_question", optional=True)
         history = _parse_provenance(doc, node.get("provenance"), Provenance(), None).history
         facts[ident] = FactSpec(
             id=ident,
@@ -370,6 +371,7 @@ def _load_facts(doc: _Doc) -> dict[str, FactSpec]:
             answers=answers,
             dont_know_for=_text(doc, node, "dont_know_for", optional=True),
             history=" ".join(history.split()) if history else None,
+            child_question=" ".join(child_question.split()) if child_question else None,
         )
     _check_dont_know(doc, facts)
     return facts

@@ -82,6 +82,9 @@ class FactSpec:
     dont_know_for: str | None = None
     #: What changed in the fact and why (edit history), kept out of ``description``.
     history: str | None = None
+    #: The question as the report lists it for a child (under 16), where the adult wording
+    #: does not fit a child (sexual function); None: the same question for everyone.
+    child_question: str | None = None
 
     @property
     def is_red_flag(self) -> bool:

@@ -81,6 +81,8 @@ def person_texts(kb: KnowledgeBase) -> list[tuple[str, str]]:
     texts: list[tuple[str, str]] = []
     for fact in kb.facts.values():
         texts.append((f"{fact.path}:{fact.line}: fact '{fact.id}' question", fact.question))
+        if fact.child_question:
+            texts.append((f"{fact.path}:{fact.line}: fact '{fact.id}' child question", fact.child_question))
         if fact.help:
             texts.append((f"{fact.path}:{fact.line}: fact '{fact.id}' help", fact.help))
         elif fact.description:

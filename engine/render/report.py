@@ -414,12 +414,24 @@ def _action_sections(assessment: Assessment, kb: KnowledgeBase) -> list[Section]
     return sections
 
 
+#: An item not suggested, by the level of care: at a same-day or emergency level nothing is suggested
+#: for self-care, so how to use the item is not told (no dosing tips for what is not suggested); the
+#: person asks the clinician they are about to see instead.
+_NOT_SUGGESTED_AT = {
+    "urgent": "not suggested for you now: ask the doctor you see today before using it.",
+    "emergency": "not suggested for you now: ask the staff before using it.",
+}
+_NOT_SUGGESTED = "not suggested for you here. If you use it anyway:"
+
+
 def _cautioned_not_suggested(assessment: Assessment, kb: KnowledgeBase) -> list[Line]:
     """Items a rule cautioned this person about that are neither suggested nor withheld.
 
     A person may take such an item anyway (ibuprofen from the cupboard when
     natural remedies were preferred), so the caution a rule attached for them
-    is shown rather than dropped with the item.
+    is shown rather than dropped with the item, after "If you use it anyway:".
+    At a same-day or emergency level the person is told to ask the clinician
+    they will see instead, and the cautions (how to use it) are left out.
     """
     shown = {r.id for r in assessment.recommendations} | {w.id for w in assessment.withheld}
     rules = {rule.id: rule for rule in kb.rules}
@@ -430,9 +442,12 @@ def _cautioned_not_suggested(assessment: Assessment, kb: KnowledgeBase) -> list[
                 found = messages.setdefault(action.target, [])
                 if action.text not in found:
                     found.append(action.text)
+    ask = _NOT_SUGGESTED_AT.get(assessment.triage)
     return [
         Line(
-            f"{kb.recommendations[item].title} \N{EM DASH} not suggested for you here.", ref=item, warnings=tuple(texts)
+            f"{kb.recommendations[item].title} \N{EM DASH} {ask or _NOT_SUGGESTED}",
+            ref=item,
+            warnings=() if ask else tuple(texts),
         )
         for item, texts in messages.items()
         if item in kb.recommendations
@@ -488,6 +503,16 @@ def _not_more_urgent(count: int, level: str, *, more: bool = False) -> str:
     return f"{counted} about warning signs {'was' if count == 1 else 'were'} not answered; {why}."
 
 
+#: The finding that the case is a child's (under 16): questions are then put in a child's words where the
+#: knowledge base has them, and the reader may be a parent.
+_CHILD_FINDING = "under_16"
+_FOR_A_CHILD = "If you are answering for a child, 'you' in these questions means the child."
+
+
+def _question_for(spec: FactSpec, child: bool) -> str:
+    return spec.child_question if child and spec.child_question else spec.question
+
+
 #: Said when a yes to an open question is more urgent with the person's other answers than on its own,
 #: so that its heading and the general safety net below (which gives each sign's level on its own) do not
 #: read as two instructions for the same sign.
@@ -513,6 +538,7 @@ def _unanswered_section(
     if not open_flags:
         return None
     position = {name: i for i, name in enumerate(question_order(kb))}
+    child = _CHILD_FINDING in assessment.findings
     by_level: dict[str, list[str]] = {}
     for fact in sorted(open_flags, key=position.__getitem__):
         by_level.setdefault(if_yes[fact], []).append(fact)
@@ -522,11 +548,13 @@ def _unanswered_section(
         same = _IF_YES_SAME_AT.get(assessment.triage, _IF_YES_SAME)
         action = _IF_YES.get(level, same) if triage_rank(level) > triage_rank(assessment.triage) else same
         group = f"If yes{' to any of these' if len(facts) > 1 else ''}, {action.replace('{number}', phrase)}:"
-        lines += [Line(kb.facts[f].question, ref=f, group=group) for f in facts]
+        lines += [Line(_question_for(kb.facts[f], child), ref=f, group=group) for f in facts]
     others = len(set(assessment.unanswered_red_flags) - set(open_flags))
     if others:
         lines.append(Line(_not_more_urgent(others, assessment.triage, more=True), topic=UNANSWERED))
     note = "Not answering is not the same as no. A question you did not answer is not known."
+    if child:
+        note += " " + _FOR_A_CHILD
     # Who can check for a person unsure of a warning sign: the referral's own first sentence (a knowledge
     # base without that referral says nothing here rather than something no source backs). A medicine
     # question listed here (a blood thinner with sudden severe pain) has its own words for the unsure

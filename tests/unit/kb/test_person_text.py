@@ -263,18 +263,34 @@ def test_broken_person_text_is_named(kb_dir, file, old, new, fragment):
     assert info.value.line is not None
 
 
-def test_a_withheld_title_is_person_facing_text(kb_dir):
-    """An entry's withheld title loads and is checked with the rest of the person's text."""
-    _edit(
-        kb_dir / "knowledge" / "recommendations.yaml",
-        "    title: Painkiller\n",
-        "    title: Painkiller\n    withheld_title: Whether a painkiller is safe (convention)\n",
-    )
+@pytest.mark.parametrize(
+    ("file", "old", "new", "entry", "text", "where"),
+    [
+        (
+            "recommendations.yaml",
+            "    title: Painkiller\n",
+            "    title: Painkiller\n    withheld_title: Whether a painkiller is safe (convention)\n",
+            lambda kb: (kb.recommendations["painkiller"].withheld_title, kb.recommendations["rest"].withheld_title),
+            "Whether a painkiller is safe (convention)",
+            "withheld title",
+        ),
+        (
+            "facts.yaml",
+            '    question: "Fever?"',
+            '    question: "Fever?"\n    child_question: "Does the child have a fever (convention)?"',
+            lambda kb: (kb.facts["fever"].child_question, kb.facts["numbness"].child_question),
+            "Does the child have a fever (convention)?",
+            "child question",
+        ),
+    ],
+)
+def test_optional_person_texts_load_and_are_checked(kb_dir, file, old, new, entry, text, where):
+    """A withheld title or a child question loads, is None where absent, and is checked as the person's text."""
+    _edit(kb_dir / "knowledge" / file, old, new)
     kb = _load(kb_dir)
-    assert kb.recommendations["painkiller"].withheld_title == "Whether a painkiller is safe (convention)"
-    assert kb.recommendations["rest"].withheld_title is None
-    (text,) = [text for where, text in person_texts(kb) if where.endswith("withheld title")]
-    assert "convention" in reviewer_vocabulary(text)
+    assert entry(kb) == (text, None)
+    (found,) = [found for at, found in person_texts(kb) if at.endswith(where)]
+    assert "convention" in reviewer_vocabulary(found)
 
 
 def test_caution_with_a_clinician_note(kb_dir):
