@@ -652,13 +652,21 @@ def _cmd_interview(args: argparse.Namespace) -> int:
         f"General information, not medical advice: in an emergency call {phrase}."
     )
     _say("\n".join(wrap(intro, width)))
-    group = None
+    # Parts are announced in order, each once: a follow-up from a later part is asked at once without
+    # starting that part, and the part being asked goes on after it (never "Part 1" again).
+    group, following_up = -1, False
     try:
         while (spec := interview.current()) is not None:
             number, left = len(interview.answers) + 1, interview.remaining()
-            if group_of(spec) != group:
-                group = group_of(spec)
-                _say("\n" + style(f"Part {group + 1} of {len(ROLE_GROUP_TITLES)}: {ROLE_GROUP_TITLES[group]}", "bold"))
+            follow_up = interview.is_follow_up(spec) and group_of(spec) != group
+            if follow_up and not following_up:
+                _say("\n" + style("Follow-up questions about an earlier answer:", "bold"))
+            elif not follow_up and (group_of(spec) > group or following_up):
+                again = ", continued" if group_of(spec) <= group else ""
+                group = max(group, group_of(spec))
+                part = f"Part {group + 1} of {len(ROLE_GROUP_TITLES)}{again}: {ROLE_GROUP_TITLES[group]}"
+                _say("\n" + style(part, "bold"))
+            following_up = follow_up
             _say("\n" + "\n".join(wrap(f"Question {number} ({left} left at most): {spec.question}", width, "", "  ")))
             while True:
                 try:

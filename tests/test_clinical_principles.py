@@ -139,22 +139,49 @@ def test_safety_net_sends_each_emergency_it_names_to_999(advisor):
     assert advisor.assess({"on_anticoagulants": True, "sudden_severe_pain": True}).triage == "emergency"
 
 
+def test_ibuprofen_emergencies_are_in_the_999_sentence_and_the_escalation_is_a_convention(advisor):
+    """Chest pain, a stroke or vomiting blood on ibuprofen: call 999, not "ask a doctor"; the label is cited for
+    the triggers and the knowledge base's convention for the escalation."""
+    kb = advisor.knowledge_base
+    net = kb.recommendations["safety_net_advice"]
+    (emergency,) = [s for s in _sentences(net.advice) if s.startswith("Call {emergency_number}")]
+    for sign in ("chest pain", "signs of a stroke", "vomiting blood"):
+        assert sign in emergency
+    (ask,) = [s for s in _sentences(net.advice) if "ask a doctor" in s]
+    assert "ibuprofen" in ask
+    for sign in ("chest pain", "stroke", "vomit", "heart attack"):
+        assert sign not in ask, sign
+    assert "black or bloody poo" in ask
+    sources = {e.source: e for e in net.evidence}
+    assert "otc_ibuprofen_label" in sources
+    (convention,) = [e for e in net.evidence if e.source == "kb_clinical_convention"]
+    assert "convention" in convention.summary
+    assert not convention.verified
+
+
 def _safety_net_warnings(advisor, case):
     (net,) = [r for r in advisor.assess(case).recommendations if r.id == "safety_net_advice"]
     return [w.message for w in net.warnings]
 
 
 def test_dont_know_is_not_said_to_be_assumed_absent(advisor):
-    """'Don't know' to a cauda equina question gets its own safety-net words, not 'assumes they are absent'."""
+    """'Don't know' to a cauda equina question gets its own safety-net words, not those for a question not answered.
+
+    Neither says the sign is assumed absent: the report says "not answering is not the same as no", and the
+    safety net agrees with it.
+    """
     answered = {**SCREENED, "duration_days": 3, "saddle_anaesthesia": False, "bladder_or_bowel_dysfunction": False}
     for question in ("saddle_anaesthesia", "bladder_or_bowel_dysfunction", "bilateral_leg_symptoms"):
         unsure = _safety_net_warnings(advisor, {**answered, "bilateral_leg_symptoms": False, question: "dont_know"})
         assert any(m.startswith("You were not sure about a warning sign") for m in unsure), question
-        assert not any("assumes they are absent" in m for m in unsure), question
+        assert not any("were not answered" in m for m in unsure), question
         blank = {k: v for k, v in {**answered, "bilateral_leg_symptoms": False}.items() if k != question}
         not_asked = _safety_net_warnings(advisor, blank)
-        assert any("assumes they are absent" in m for m in not_asked), question
+        assert any("were not answered, so they could not be ruled out" in m for m in not_asked), question
         assert not any(m.startswith("You were not sure") for m in not_asked), question
+        for message in unsure + not_asked:
+            assert "absent" not in message, message
+            assert "assume" not in message, message
 
 
 def test_label_warnings_seen_only_in_the_openfda_copy_are_cited_unverified(advisor):

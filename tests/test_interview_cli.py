@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from cli_runner import script
+from cli_runner import run, script
 
 from spasm_advisor.io.interview import BOOLEAN_REASK
 
@@ -139,7 +139,7 @@ def test_invalid_answers_are_explained_and_asked_again(questions):
     child.expect(PROMPT)
     child.sendline("help")
     # The first question is a cauda equina sign, whose "don't know" is recorded.
-    child.expect("'don't know' \\(or dk, \\?, skip\\) (leaves it unknown, never 'no'|is recorded)")
+    child.expect("'don't know' \\(or dk, \\?, skip\\)( is recorded|: that leaves it unknown)")
     child.expect(PROMPT)
     # Answer no to every red flag until the first number question.
     spec = questions[text]
@@ -264,3 +264,20 @@ def test_colour_on_a_terminal_and_never_with_no_color():
         assert status == 0
         assert ("\x1b[1;31mEMERGENCY" in rest) is colour
         assert ("\x1b[" in rest) is colour
+
+
+def test_parts_never_start_again_after_follow_up_questions():
+    """Follow-ups from later parts are announced as such, and the warning signs go on as 'continued'."""
+    # No to the first two cauda equina signs, yes to both legs, no to the rest of the emergency signs,
+    # then the follow-ups: not new or worsening, known stenosis; then no to everything.
+    answers = ["no", "no", "yes", "no", "no", "no", "no", "yes"] + ["no"] * 60
+    out = run("interview", stdin="\n".join(answers) + "\n")
+    parts = re.findall(r"^(Part \d of 4[^:]*:.*|Follow-up questions about an earlier answer:)$", out.stdout, re.M)
+    assert parts[:3] == [
+        "Part 1 of 4: warning signs",
+        "Follow-up questions about an earlier answer:",
+        "Part 1 of 4, continued: warning signs",
+    ]
+    numbers = [int(p[5]) for p in parts if p.startswith("Part ")]
+    assert numbers == sorted(numbers)
+    assert parts.count("Part 1 of 4: warning signs") == 1

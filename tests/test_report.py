@@ -348,7 +348,10 @@ def test_a_cautioned_item_that_is_not_suggested_still_shows_its_caution(advisor,
 
 
 def test_withheld_items_are_in_every_short_report_that_is_not_an_emergency(advisor, kb):
-    """Every withheld item of every bundled case is in the default text with its reason (emergencies: --details)."""
+    """Every withheld item of every bundled case is in the default text with its reason (emergencies: --details).
+
+    An item with a withheld title ("Whether you need a scan") is shown by it.
+    """
     for case in CASES:
         assessment = advisor.assess(case.facts)
         if not assessment.withheld:
@@ -356,7 +359,9 @@ def test_withheld_items_are_in_every_short_report_that_is_not_an_emergency(advis
         report = report_of(advisor, case.facts)
         shown = " ".join(render_text(report, details=assessment.triage == "emergency").split())
         for item in assessment.withheld:
-            assert item.title in shown, (case.id, item.id)
+            title = kb.recommendations[item.id].withheld_title or item.title
+            assert title in shown, (case.id, item.id)
+            assert item.reason in shown, (case.id, item.id)
 
 
 def test_emergency_text_lists_every_reported_sign_and_leaves_out_what_is_not_advised(advisor, kb):
@@ -392,10 +397,10 @@ def test_sudden_pain_question_is_a_warning_sign_on_a_blood_thinner(advisor, kb):
     assert line.text == kb.facts["sudden_severe_pain"].question
     assert "call 999 (or your local emergency number) now" in line.group
     assert not any(line.text.startswith("You answered no to all") for line in thinner.section("level").lines)
-    assert (
-        "If your pain came on suddenly and badly, go to an emergency department now."
-        in thinner.section("get_help").note
-    )
+    # One instruction, the heading's: not "call 999" beside "go to an emergency department".
+    note = thinner.section("get_help").note
+    assert "If your pain came on suddenly and badly, call 999 (or your local emergency number) now." in note
+    assert "emergency department" not in note
     # No blood thinner at 35: a yes to sudden severe pain alone raises nothing, so it is not listed.
     without = report_of(advisor, {**case, "on_anticoagulants": False})
     assert "sudden_severe_pain" not in without.open_questions
@@ -428,11 +433,19 @@ def test_blood_thinner_question_is_a_warning_sign_with_sudden_severe_pain(adviso
     assert "call 999 (or your local emergency number) now" in line.group
     # Every warning sign was answered no, so the level says only that one question is open.
     assert not any(line.text.startswith("You answered no to all") for line in sudden.section("level").lines)
-    # The safety net says what to do if the person does take one, before its "Later" line.
+    # The safety net says what to do if the person does take one, before its "Later" line: the same
+    # instruction as the question's heading (one instruction, not "call 999" beside "go to an emergency
+    # department"), with the medicines that count named as in the question.
     get_help = sudden.section("get_help")
-    assert "If you take a blood thinner, go to an emergency department now." in get_help.note
+    assert "If you take a blood thinner" in get_help.note
+    assert "call 999 (or your local emergency number) now." in get_help.note
+    assert "emergency department" not in get_help.note
+    assert all(drug in get_help.note for drug in ("warfarin", "apixaban", "rivaroxaban", "dabigatran", "heparin"))
     text = render_text(sudden).splitlines()
-    assert text.index("Later:") > max(i for i, row in enumerate(text) if "go to an" in row and "blood thinner" in row)
+    assert text.index("Later:") > max(i for i, row in enumerate(text) if "If you take a blood thinner" in row)
+    # The only open question is a medicine: the unsure-of-a-warning-sign sentence (a GP today) is not said
+    # beside the note's own "check its leaflet or ask a pharmacist now".
+    assert "If you are not sure" not in sudden.section("unanswered").note
     # Pain that did not come on suddenly: a blood thinner cannot make it an emergency, so it is not listed.
     gradual = report_of(advisor, {**case, "sudden_severe_pain": False})
     assert "on_anticoagulants" not in gradual.open_questions
@@ -440,3 +453,162 @@ def test_blood_thinner_question_is_a_warning_sign_with_sudden_severe_pain(adviso
     # Without re-assessment the rules alone cannot say a yes would make it an emergency: not listed.
     unchecked = build_report(advisor.assess({**case, "sudden_severe_pain": True}), kb)
     assert "on_anticoagulants" not in unchecked.open_questions
+
+
+def test_one_deadline_in_a_report(advisor):
+    """A time-critical reason gives one deadline, the shortest, everywhere; any other same-day reason gives 24 hours."""
+    time_critical = {
+        "possible aneurysm (age not given)": {"sudden_severe_pain": True},
+        "sudden pain in pregnancy": {**DESK, "pregnant": True, "sudden_severe_pain": True},
+        "unsure of numbness between the legs": {**DESK, "saddle_anaesthesia": "dont_know"},
+    }
+    for name, case in time_critical.items():
+        report = report_of(advisor, case)
+        assert report.triage == "urgent", name
+        words = " ".join(render_text(report, details=True).split())
+        assert "within the next few hours" in words, name
+        assert "24 hours" not in words, name
+        assert "24 hours" not in json.dumps(report.to_dict()), name
+    fever = " ".join(render_text(report_of(advisor, SCREENED["urgent"])).split())
+    assert fever.count("the same day or within 24 hours") == 1
+    assert "within the next few hours" not in fever
+
+
+def test_not_answered_is_not_known_in_every_part_of_the_report(advisor):
+    """The questions' note and the safety net agree: a question not answered is not known, never assumed absent."""
+    report = report_of(advisor, {"sudden_severe_pain": True})
+    words = " ".join(render_text(report).split())
+    assert "Not answering is not the same as no" in words
+    assert "could not be ruled out" in words
+    assert "assume" not in words
+    # Two safety-net warnings ending with the same sentence say it once.
+    unsure = " ".join(render_text(report_of(advisor, {"saddle_anaesthesia": "dont_know"})).split())
+    assert unsure.count("Read the warning signs carefully and get help if any applies to you.") == 1
+
+
+def test_safety_net_both_legs_is_about_new_or_worsening_symptoms(advisor):
+    """Long-standing, unchanged symptoms in both legs with known stenosis (routine) are not told to call 999."""
+    stable = {
+        **DESK,
+        "age": 60,
+        "spinal_stenosis": True,
+        "bilateral_leg_symptoms": True,
+        "leg_symptoms_new_or_worsening": False,
+    }
+    report = report_of(advisor, stable)
+    assert report.triage == "routine"
+    first = report.section("get_help").lines[0]
+    (legs,) = [item for item in first.items if "both legs" in item]
+    assert legs.startswith("new or worsening")
+
+
+def test_a_yes_more_urgent_with_the_other_answers_is_said_to_be(advisor):
+    """Weakness with sudden severe pain and no age is an emergency, alone the same day: the note says which to follow."""
+    raised = report_of(advisor, {"sudden_severe_pain": True})
+    (weak,) = [line for line in raised.section("unanswered").lines if line.ref == "weakness"]
+    assert "call 999" in weak.group
+    assert "a leg or foot becomes weak" in " ".join(line.text for line in raised.section("get_help").lines)
+    assert "With your other answers" in raised.section("unanswered").note
+    # Age and duration only: every yes means what it means alone, so nothing more is said.
+    plain = report_of(advisor, {"age": 30, "duration_days": 2})
+    assert "With your other answers" not in plain.section("unanswered").note
+
+
+def test_the_reason_names_a_missing_age_and_why_it_matters(advisor):
+    """Sudden severe pain with no age: the level says the age was not answered; the advice says why and to give it."""
+    report = report_of(advisor, {"sudden_severe_pain": True, "duration_days": 2})
+    assert report.triage == "urgent"
+    why = report.section("level").lines[0].text
+    assert '"Did this pain come on suddenly and is it severe?" (yes)' in why
+    assert 'you did not answer "How old are you?"' in why
+    (referral,) = [line for line in report.section("do_now").lines if line.ref == "urgent_clinician_review"]
+    (age,) = [w for w in referral.warnings if w.startswith("You did not give your age.")]
+    assert "main blood vessel" in age
+    assert "60" in age
+    assert "If you give your age" in age
+    # With the age given (45), the same pain is self-care: the age was the reason.
+    assert advisor.assess({"sudden_severe_pain": True, "duration_days": 2, "age": 45}).triage == "self_care"
+
+
+def test_the_unscreened_older_adult_is_told_which_questions_were_not_answered(advisor, kb):
+    """At 70 with every warning sign unanswered the reason names those questions, not the age alone."""
+    why = report_of(advisor, {"age": 70, "duration_days": 5}).section("level").lines[0].text
+    assert '"How old are you?" (70 years)' in why
+    assert "you did not answer" in why
+    assert kb.facts["fever"].question in why
+    assert kb.facts["history_of_cancer"].question in why
+
+
+def test_a_dont_know_reads_as_dont_know(advisor, kb):
+    """A recorded "don't know" is the question with (don't know): no quotes inside quotes, never (yes)."""
+    report = report_of(advisor, {**DESK, "saddle_anaesthesia": "dont_know"})
+    level = report.section("level")
+    why = level.lines[0].text
+    assert f'"{kb.facts["saddle_anaesthesia"].question}" (don\'t know)' in why
+    assert "(yes)" not in why
+    assert 'Answered "' not in why
+    assert any("you were not sure about 1 question" in line.text for line in level.lines)
+
+
+def test_withheld_reasons_say_what_is_true_and_plainly(advisor, kb):
+    """No reason claims a warning sign when every one was answered no; plain words; the scan item reads plainly."""
+    no_signs = {**DESK, "sudden_severe_pain": True}
+    no_signs.pop("age")  # age not given: at least urgent, with every warning sign answered no
+    report = report_of(advisor, no_signs)
+    assert report.triage == "urgent"
+    assert all(dict(advisor.assess(no_signs).case)[f] is False for f in kb.red_flags())
+    withheld = " ".join(line.text for line in report.section("withheld").lines)
+    assert "Warning signs are present" not in withheld
+    assert "doctor has checked you" in withheld
+    for case in CASES:
+        for item in advisor.assess(case.facts).withheld:
+            assert "exclude" not in item.reason, (case.id, item.reason)
+    assert "physiotherapy" not in kb.recommendations["chiropractic_care"].title.lower()
+    older = report_of(advisor, {**DESK, "age": 70})
+    (scan,) = [line for line in older.section("withheld").lines if line.ref == "no_imaging_needed"]
+    assert scan.text.startswith("Whether you need a scan: ")
+    assert "not needed" not in scan.text
+
+
+def test_a_yes_that_keeps_a_same_day_level_is_for_the_doctor_seen_today(advisor):
+    """At the urgent level a yes that changes nothing is to tell the doctor seen today, not to mention to a GP."""
+    report = report_of(advisor, {"sudden_severe_pain": True})
+    groups = {line.group for line in report.section("unanswered").lines if line.ref is not None}
+    assert any("tell the doctor you see today" in group for group in groups)
+    assert not any("mention it to your GP" in group for group in groups)
+
+
+def test_pregnancy_says_whom_to_call_first_without_going_round_in_a_circle(advisor):
+    """Sudden pain in pregnancy: the maternity unit or midwife first, NHS 111 without one; another reason: say so."""
+    sudden = report_of(advisor, {**DESK, "pregnant": True, "sudden_severe_pain": True})
+    (referral,) = [line for line in sudden.section("do_now").lines if line.ref == "urgent_clinician_review"]
+    (maternity,) = [w for w in referral.warnings if "maternity" in w]
+    assert maternity.index("maternity unit or midwife now, before the services above") < maternity.index("NHS 111")
+    assert "rather than waiting for a GP" not in maternity
+    assert "call your GP" not in maternity
+    fever = report_of(advisor, {**DESK, "pregnant": True, "fever": True})
+    (referral,) = [line for line in fever.section("do_now").lines if line.ref == "urgent_clinician_review"]
+    (maternity,) = [w for w in referral.warnings if "maternity" in w]
+    assert "tell the service you contact that you are pregnant" in maternity
+    assert "call your GP" not in maternity
+
+
+def test_a_child_is_not_asked_adult_questions_and_not_given_tips_for_what_is_not_suggested(advisor, kb):
+    """Under 16: the sexual-function question in a child's words; at a same-day level, no tips for what is not given."""
+    child = report_of(advisor, {"age": 10, "worsening": True})
+    assert child.triage == "urgent"
+    unanswered = child.section("unanswered")
+    (sexual,) = [line for line in unanswered.lines if line.ref == "sexual_dysfunction"]
+    assert sexual.text == kb.facts["sexual_dysfunction"].child_question
+    assert "erection" not in render_text(child)
+    assert "answering for a child" in unanswered.note
+    # The same question for an adult, in the adult's words.
+    adult = report_of(advisor, {"age": 40, "worsening": True})
+    (sexual,) = [line for line in adult.section("unanswered").lines if line.ref == "sexual_dysfunction"]
+    assert sexual.text == kb.facts["sexual_dysfunction"].question
+    assert "answering for a child" not in adult.section("unanswered").note
+    # Ibuprofen is not suggested at the same-day level: no dosing tip, ask the doctor seen today instead.
+    (nsaid,) = [line for line in child.section("withheld").lines if line.ref == "nsaid_pain_relief"]
+    assert "ask the doctor you see today" in nsaid.text
+    assert nsaid.warnings == ()
+    assert "dose" not in render_text(child)

@@ -630,10 +630,10 @@ def help_text(spec: FactSpec, *, records_dont_know: bool = False) -> str:
     ruled out, and the advice says so).
     """
     unknown = (
-        "'don't know' (or dk, ?, skip) is recorded: this sign cannot then be ruled out, and you will be "
-        "advised to be checked today."
+        "Not sure? Then say so: 'don't know' (or dk, ?, skip) is recorded, so this sign cannot be ruled out, "
+        "and you will be advised to be checked today."
         if records_dont_know
-        else "'don't know' (or dk, ?, skip) leaves it unknown, never 'no'."
+        else "Not sure? Then type 'don't know' (or dk, ?, skip): that leaves it unknown, and we never take it as a no."
     )
     return (
         f"{spec.help or spec.description}\n"
@@ -696,6 +696,14 @@ class Interview:
                 if name not in self._answers and name in wanted:
                     return self.knowledge_base.facts[name]
         return None
+
+    def is_follow_up(self, spec: FactSpec) -> bool:
+        """Whether ``spec`` is asked out of its place, to confirm or rule out a possible emergency.
+
+        Such a question (the stenosis questions after a yes to symptoms in both legs) may belong to a
+        later part of the interview; it is asked at once, and the part being asked goes on after it.
+        """
+        return spec.id in self._outlook.follow_ups and spec.id not in self._answers
 
     def remaining(self) -> int:
         """How many questions are left at most, counting the current one (0 when over)."""

@@ -327,7 +327,7 @@ def _load_facts(doc: _Doc) -> dict[str, FactSpec]:
             doc,
             node,
             ["id", "type", "question", "description", "role"],
-            ["min", "max", "values", "unit", "help", "answers", "dont_know_for", "provenance"],
+            ["min", "max", "values", "unit", "help", "answers", "dont_know_for", "provenance", "child_question"],
             "a fact",
         )
         ident = _ident(doc, node)
@@ -353,6 +353,7 @@ def _load_facts(doc: _Doc) -> dict[str, FactSpec]:
             raise doc.error(f"'values' applies only to enum facts, not {kind}", node, key="values")
         answers = _fact_answers(doc, node, kind, tuple(values or ()))
         help_text = _text(doc, node, "help", optional=True)
+        child_question = _text(doc, node, "child_question", optional=True)
         history = _parse_provenance(doc, node.get("provenance"), Provenance(), None).history
         facts[ident] = FactSpec(
             id=ident,
@@ -370,6 +371,7 @@ def _load_facts(doc: _Doc) -> dict[str, FactSpec]:
             answers=answers,
             dont_know_for=_text(doc, node, "dont_know_for", optional=True),
             history=" ".join(history.split()) if history else None,
+            child_question=" ".join(child_question.split()) if child_question else None,
         )
     _check_dont_know(doc, facts)
     return facts
@@ -438,7 +440,7 @@ def _load_catalogue(doc: _Doc, sources: Mapping[str, Source]) -> dict[str, Recom
             doc,
             node,
             ["id", "category", "title", "advice", "evidence", "sources"],
-            ["cautions", "because", "safety_net"],
+            ["cautions", "because", "safety_net", "withheld_title"],
             "a recommendation",
         )
         ident = _ident(doc, node)
@@ -462,6 +464,9 @@ def _load_catalogue(doc: _Doc, sources: Mapping[str, Source]) -> dict[str, Recom
             raise doc.error("'safety_net' must be true or false", node, key="safety_net")
         because = _text(doc, node, "because", optional=True)
         title = _person_text(doc, node, "title", _text(doc, node, "title") or ident)
+        withheld_title = _text(doc, node, "withheld_title", optional=True)
+        if withheld_title is not None:
+            withheld_title = _person_text(doc, node, "withheld_title", withheld_title)
         advice = _person_text(doc, node, "advice", " ".join((_text(doc, node, "advice") or "").split()))
         cited = tuple(_source_id(doc, node, s, sources, key="sources") for s in _list(doc, node, "sources"))
         if not cited:
@@ -479,6 +484,7 @@ def _load_catalogue(doc: _Doc, sources: Mapping[str, Source]) -> dict[str, Recom
             because=" ".join(because.split()) if because else None,
             caution_because=caution_because,
             safety_net=safety_net,
+            withheld_title=withheld_title,
         )
     if sum(spec.safety_net for spec in catalogue.values()) > 1:
         extra = [spec for spec in catalogue.values() if spec.safety_net][1]

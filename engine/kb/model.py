@@ -82,6 +82,9 @@ class FactSpec:
     dont_know_for: str | None = None
     #: What changed in the fact and why (edit history), kept out of ``description``.
     history: str | None = None
+    #: The question as the report lists it for a child (under 16), where the adult wording
+    #: does not fit a child (sexual function); None: the same question for everyone.
+    child_question: str | None = None
 
     @property
     def is_red_flag(self) -> bool:
@@ -147,6 +150,10 @@ class RecommendationSpec:
     ``caution_because`` (one per caution, None where there is nothing to
     add) are for the clinician, beside ``evidence``. ``safety_net`` marks the
     entry whose advice is the "get help now if..." block of the report.
+    ``withheld_title`` (person's voice, optional) is what the report calls the
+    entry when it is held back, for a title that is itself advice not to do
+    something ("A scan is not needed"), which would read as a double negative
+    under "Not advised for you".
     """
 
     id: str
@@ -161,6 +168,7 @@ class RecommendationSpec:
     because: str | None = None
     caution_because: tuple[str | None, ...] = ()
     safety_net: bool = False
+    withheld_title: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,6 +81,8 @@ def person_texts(kb: KnowledgeBase) -> list[tuple[str, str]]:
     texts: list[tuple[str, str]] = []
     for fact in kb.facts.values():
         texts.append((f"{fact.path}:{fact.line}: fact '{fact.id}' question", fact.question))
+        if fact.child_question:
+            texts.append((f"{fact.path}:{fact.line}: fact '{fact.id}' child question", fact.child_question))
         if fact.help:
             texts.append((f"{fact.path}:{fact.line}: fact '{fact.id}' help", fact.help))
         elif fact.description:
@@ -89,6 +91,8 @@ def person_texts(kb: KnowledgeBase) -> list[tuple[str, str]]:
     for rec in kb.recommendations.values():
         where = f"{rec.path}:{rec.line}: recommendation '{rec.id}'"
         texts.append((f"{where} title", rec.title))
+        if rec.withheld_title:
+            texts.append((f"{where} withheld title", rec.withheld_title))
         texts.append((f"{where} advice", rec.advice))
         texts.extend((f"{where} caution", caution) for caution in rec.cautions)
     for rule in kb.rules:

@@ -201,19 +201,41 @@ def _answer(spec: FactSpec, value: Value) -> str:
     return str(value)
 
 
-def _answered(kb: KnowledgeBase, nodes: Iterable[Derivation]) -> list[str]:
-    """The answers behind a chain of rules, as ``"Question?" (yes)``, each once."""
+def _answered(kb: KnowledgeBase, nodes: Iterable[Derivation]) -> tuple[list[str], list[str]]:
+    """The answers behind a chain of rules, each once: ``"Question?" (yes)``, and the questions left unanswered.
+
+    A "don't know" the knowledge base records reads as the question with ``(don't know)``. A rule that
+    matched an unanswered question (``age is unknown``) rests on it as much as on an answer, so that
+    question is the second list (a question answered "don't know" is in the first instead).
+    """
     facts: dict[str, Value] = {}
+    missing: dict[str, None] = {}
 
     def collect(node: Derivation) -> None:
         for name, value in node.facts:
             facts.setdefault(name, value)
+        missing.update(dict.fromkeys(node.unanswered))
         for child in node.derived_from:
             collect(child)
 
     for node in nodes:
         collect(node)
-    return [f'"{kb.facts[name].question}" ({_answer(kb.facts[name], value)})' for name, value in facts.items()]
+    answers = []
+    unsure = set()
+    for name, value in facts.items():
+        spec = kb.facts[name]
+        if spec.dont_know_for is not None and value is True:
+            unsure.add(spec.dont_know_for)
+            answers.append(f'"{kb.facts[spec.dont_know_for].question}" (don\'t know)')
+        else:
+            answers.append(f'"{spec.question}" ({_answer(spec, value)})')
+    # A recording fact is not a question, and a question answered "don't know" was answered.
+    unanswered = [
+        f'"{kb.facts[name].question}"'
+        for name in missing
+        if name not in facts and name not in unsure and kb.facts[name].dont_know_for is None
+    ]
+    return answers, unanswered
 
 
 def _listing(parts: list[str]) -> str:
@@ -241,10 +263,23 @@ def _level_section(
         title = f"{label} FOR NOW: {_PROVISIONAL[level]}" if level in _PROVISIONAL else f"{label}: {action}"
         title = title.replace("{number}", phrase)
         one = len(open_flags) == 1
+        # A question answered "don't know" (recorded) was answered: the person was not sure.
+        recorders = kb.dont_know_facts()
+        case = dict(assessment.case)
+        unsure = [f for f in open_flags if f in recorders and case.get(recorders[f]) is True]
+        if unsure and len(unsure) == len(open_flags):
+            open_words = f"you were not sure about {_questions(len(unsure))} about warning signs"
+        elif unsure:
+            blank = len(open_flags) - len(unsure)
+            open_words = (
+                f"{_questions(blank)} about warning signs {'was' if blank == 1 else 'were'} not answered "
+                f"and you were not sure about {len(unsure)}"
+            )
+        else:
+            open_words = f"{_questions(len(open_flags))} about warning signs {'was' if one else 'were'} not answered"
         why.append(
             Line(
-                f"This is only provisional: {_questions(len(open_flags))} about warning signs "
-                f"{'was' if one else 'were'} not answered. Read {'it' if one else 'them'} below before you act "
+                f"This is only provisional: {open_words}. Read {'it' if one else 'them'} below before you act "
                 "on this advice.",
                 topic=UNANSWERED,
             )
@@ -253,24 +288,29 @@ def _level_section(
     else:
         title = f"{label}: {action}".replace("{number}", phrase)
         indicator = LEVEL_INDICATORS[level]
-    answers = _answered(kb, assessment.triage_explanation)
+    answers, unanswered = _answered(kb, assessment.triage_explanation)
     cannot_matter = len(assessment.unanswered_red_flags) if not open_flags else 0
     if cannot_matter:
         why.append(Line(_not_more_urgent(cannot_matter, level), topic=UNANSWERED))
-    if level == "self_care" and not answers:
+    if level == "self_care" and not answers and not unanswered:
         answered_no = [f for f in red_flags if dict(assessment.case).get(f) is False]
         if red_flags and len(answered_no) == len(red_flags) and not open_flags:
             why.insert(0, Line(f"You answered no to all {len(red_flags)} questions about warning signs."))
         elif not open_flags:
             why.insert(0, Line("None of your answers is a warning sign."))
-    elif answers:
-        why.insert(
-            0,
-            Line(
-                f"This is because of your {'answer' if len(answers) == 1 else 'answers'} to " + _listing(answers) + "."
-            ),
-        )
+    elif answers or unanswered:
+        why.insert(0, Line(_because(answers, unanswered)))
     return Section("level", title, indicator, tuple(why))
+
+
+def _because(answers: list[str], unanswered: list[str]) -> str:
+    """The level's reason: the answers it rests on, then the questions it rests on unanswered."""
+    parts = []
+    if answers:
+        parts.append(f"of your {'answer' if len(answers) == 1 else 'answers'} to " + _listing(answers))
+    if unanswered:
+        parts.append("you did not answer " + _listing(unanswered))
+    return "This is because " + ", and because ".join(parts) + "."
 
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
@@ -301,8 +341,10 @@ def _get_help_section(assessment: Assessment, kb: KnowledgeBase) -> Section | No
     lines = [line for line in lines if line not in later] + [Line(line.text, group=_LATER_GROUP) for line in later]
     if net.cautions:
         lines[-1] = Line(lines[-1].text, items=lines[-1].items, cautions=net.cautions)
-    # A warning a rule attached to the safety net is about the whole list, so it follows it.
-    note = " ".join(dict.fromkeys(w.message for w in net.warnings)) or None
+    # A warning a rule attached to the safety net is about the whole list, so it follows it; a sentence
+    # two warnings share ("Read the warning signs carefully...") is said once.
+    sentences = (s for w in net.warnings for s in _SENTENCE.split(" ".join(w.message.split())))
+    note = " ".join(dict.fromkeys(sentences)) or None
     return Section("get_help", "Get help if you have or get any of these", "critical", tuple(lines), note)
 
 
@@ -372,12 +414,24 @@ def _action_sections(assessment: Assessment, kb: KnowledgeBase) -> list[Section]
     return sections
 
 
+#: An item not suggested, by the level of care: at a same-day or emergency level nothing is suggested
+#: for self-care, so how to use the item is not told (no dosing tips for what is not suggested); the
+#: person asks the clinician they are about to see instead.
+_NOT_SUGGESTED_AT = {
+    "urgent": "not suggested for you now: ask the doctor you see today before using it.",
+    "emergency": "not suggested for you now: ask the staff before using it.",
+}
+_NOT_SUGGESTED = "not suggested for you here. If you use it anyway:"
+
+
 def _cautioned_not_suggested(assessment: Assessment, kb: KnowledgeBase) -> list[Line]:
     """Items a rule cautioned this person about that are neither suggested nor withheld.
 
     A person may take such an item anyway (ibuprofen from the cupboard when
     natural remedies were preferred), so the caution a rule attached for them
-    is shown rather than dropped with the item.
+    is shown rather than dropped with the item, after "If you use it anyway:".
+    At a same-day or emergency level the person is told to ask the clinician
+    they will see instead, and the cautions (how to use it) are left out.
     """
     shown = {r.id for r in assessment.recommendations} | {w.id for w in assessment.withheld}
     rules = {rule.id: rule for rule in kb.rules}
@@ -388,9 +442,12 @@ def _cautioned_not_suggested(assessment: Assessment, kb: KnowledgeBase) -> list[
                 found = messages.setdefault(action.target, [])
                 if action.text not in found:
                     found.append(action.text)
+    ask = _NOT_SUGGESTED_AT.get(assessment.triage)
     return [
         Line(
-            f"{kb.recommendations[item].title} \N{EM DASH} not suggested for you here.", ref=item, warnings=tuple(texts)
+            f"{kb.recommendations[item].title} \N{EM DASH} {ask or _NOT_SUGGESTED}",
+            ref=item,
+            warnings=() if ask else tuple(texts),
         )
         for item, texts in messages.items()
         if item in kb.recommendations
@@ -408,8 +465,17 @@ def _withheld_section(assessment: Assessment, kb: KnowledgeBase) -> Section | No
         reasons.setdefault(item.id, [])
         if item.reason not in reasons[item.id]:
             reasons[item.id].append(item.reason)
-    lines = tuple(Line(f"{titles[i]} \N{EM DASH} {' '.join(reasons[i])}", ref=i) for i in reasons)
+    # A title that is itself advice not to do something ("A scan is not needed") is shown by its
+    # withheld title ("Whether you need a scan: ..."), not as a double negative.
+    lines = tuple(_withheld_line(kb, i, titles[i], reasons[i]) for i in reasons)
     return Section("withheld", "Not advised for you", "warning", (*lines, *cautioned))
+
+
+def _withheld_line(kb: KnowledgeBase, item: str, title: str, reasons: list[str]) -> Line:
+    spec = kb.recommendations.get(item)
+    if spec is not None and spec.withheld_title:
+        return Line(f"{spec.withheld_title}: {' '.join(reasons)}", ref=item)
+    return Line(f"{title} \N{EM DASH} {' '.join(reasons)}", ref=item)
 
 
 #: What a yes to an unanswered warning-sign question would mean, by the level it would lead to.
@@ -418,7 +484,9 @@ _IF_YES = {
     "urgent": "see a doctor today",
     "routine": "book an appointment with a GP or physiotherapist",
 }
-#: What a yes means when on its own it would not change the level of care.
+#: What a yes means when on its own it would not change the level of care, by that level: the person
+#: already sees a doctor today at the urgent level, so "mention it to your GP" would sound like later.
+_IF_YES_SAME_AT = {"urgent": "tell the doctor you see today", "emergency": "tell the staff when you get there"}
 _IF_YES_SAME = "mention it to your GP"
 #: The referral whose own first sentence says who can help a person unsure of an answer, by the most urgent level.
 _UNSURE_REFERRAL = {"emergency": "urgent_clinician_review", "urgent": "urgent_clinician_review"}
@@ -435,6 +503,25 @@ def _not_more_urgent(count: int, level: str, *, more: bool = False) -> str:
     return f"{counted} about warning signs {'was' if count == 1 else 'were'} not answered; {why}."
 
 
+#: The finding that the case is a child's (under 16): questions are then put in a child's words where the
+#: knowledge base has them, and the reader may be a parent.
+_CHILD_FINDING = "under_16"
+_FOR_A_CHILD = "If you are answering for a child, 'you' in these questions means the child."
+
+
+def _question_for(spec: FactSpec, child: bool) -> str:
+    return spec.child_question if child and spec.child_question else spec.question
+
+
+#: Said when a yes to an open question is more urgent with the person's other answers than on its own,
+#: so that its heading and the general safety net below (which gives each sign's level on its own) do not
+#: read as two instructions for the same sign.
+_WITH_OTHER_ANSWERS = (
+    "With your other answers, a yes above can be more urgent than the same sign in the list below: "
+    "if so, do what the heading above it says."
+)
+
+
 def _unanswered_section(
     assessment: Assessment,
     kb: KnowledgeBase,
@@ -442,35 +529,49 @@ def _unanswered_section(
     open_flags: list[str],
     if_yes: dict[str, str],
     interview_hint: bool,
+    raised_by_others: bool = False,
 ) -> Section | None:
-    """The warning-sign questions that could change the advice, grouped by what a yes would mean."""
+    """The warning-sign questions that could change the advice, grouped by what a yes would mean.
+
+    ``raised_by_others``: a yes to some of them is more urgent with the other answers than alone.
+    """
     if not open_flags:
         return None
     position = {name: i for i, name in enumerate(question_order(kb))}
+    child = _CHILD_FINDING in assessment.findings
     by_level: dict[str, list[str]] = {}
     for fact in sorted(open_flags, key=position.__getitem__):
         by_level.setdefault(if_yes[fact], []).append(fact)
     lines: list[Line] = []
     for level in sorted(by_level, key=triage_rank, reverse=True):
         facts = by_level[level]
-        action = (
-            _IF_YES.get(level, _IF_YES_SAME) if triage_rank(level) > triage_rank(assessment.triage) else _IF_YES_SAME
-        )
+        same = _IF_YES_SAME_AT.get(assessment.triage, _IF_YES_SAME)
+        action = _IF_YES.get(level, same) if triage_rank(level) > triage_rank(assessment.triage) else same
         group = f"If yes{' to any of these' if len(facts) > 1 else ''}, {action.replace('{number}', phrase)}:"
-        lines += [Line(kb.facts[f].question, ref=f, group=group) for f in facts]
+        lines += [Line(_question_for(kb.facts[f], child), ref=f, group=group) for f in facts]
     others = len(set(assessment.unanswered_red_flags) - set(open_flags))
     if others:
         lines.append(Line(_not_more_urgent(others, assessment.triage, more=True), topic=UNANSWERED))
-    note = "Not answering is not the same as no."
-    # Who can check for a person unsure of an answer: the referral's own first sentence (a knowledge
-    # base without that referral says nothing here rather than something no source backs).
+    note = "Not answering is not the same as no. A question you did not answer is not known."
+    if child:
+        note += " " + _FOR_A_CHILD
+    # Who can check for a person unsure of a warning sign: the referral's own first sentence (a knowledge
+    # base without that referral says nothing here rather than something no source backs). A medicine
+    # question listed here (a blood thinner with sudden severe pain) has its own words for the unsure
+    # in the rule that names it, so with no warning sign open this sentence is left out.
     referral = kb.recommendations.get(_UNSURE_REFERRAL.get(max(by_level, key=triage_rank), _UNSURE_REFERRAL_DEFAULT))
-    if referral is not None:
+    unsure = referral is not None and any(kb.facts[f].is_red_flag for f in open_flags)
+    if referral is not None and unsure:
         first = fill(_SENTENCE.split(" ".join(referral.advice.split()))[0], resolve_region(kb, assessment.region))
-        note += f" If you are not sure of an answer: {first[0].lower()}{first[1:]}"
-        note += " Or answer them now: run spasm-advisor interview" if interview_hint else ""
-    elif interview_hint:
-        note += " To answer them, run: spasm-advisor interview"
+        note += f" If you are not sure whether a warning sign applies to you: {first[0].lower()}{first[1:]}"
+    if raised_by_others:
+        note += " " + _WITH_OTHER_ANSWERS
+    if interview_hint:
+        note += (
+            " Or answer them now: run spasm-advisor interview"
+            if unsure
+            else " To answer them, run: spasm-advisor interview"
+        )
     return Section("unanswered", "Check these warning signs first", "warning", tuple(lines), note)
 
 
@@ -582,9 +683,17 @@ def build_report(
         f: triage_of({**case, f: True}) if triage_of is not None and kb.facts[f].type == "boolean" else raising[f]
         for f in open_flags
     }
+    # A warning sign whose yes is more urgent with the other answers than on its own (weakness with
+    # sudden severe pain and no age: an emergency; weakness alone: the same day).
+    raised_by_others = triage_of is not None and any(
+        kb.facts[f].is_red_flag
+        and kb.facts[f].type == "boolean"
+        and triage_rank(if_yes[f]) > triage_rank(triage_of({f: True}))
+        for f in open_flags
+    )
     sections = [_level_section(assessment, kb, phrase, open_flags, could_rise_to)]
     for section in (
-        _unanswered_section(assessment, kb, phrase, open_flags, if_yes, interview_hint),
+        _unanswered_section(assessment, kb, phrase, open_flags, if_yes, interview_hint, raised_by_others),
         _get_help_section(assessment, kb),
         *_action_sections(assessment, kb),
         _withheld_section(assessment, kb),

@@ -113,8 +113,27 @@ def test_both_legs_yes_asks_the_stenosis_follow_ups_first(advisor):
         "gait_disturbance",
     }
     assert follow_up.id in deciding
+    assert interview.is_follow_up(follow_up)
     interview.answer("leg_symptoms_new_or_worsening", True)
     assert interview.stopped_for_emergency
+
+
+def test_a_question_in_its_place_is_not_a_follow_up(advisor):
+    """Before any answer the first question is asked in its place, not as a follow-up."""
+    interview = Interview(advisor.knowledge_base)
+    assert not interview.is_follow_up(interview.current())
+
+
+def test_help_text_is_in_plain_words_and_agrees_with_dont_know(advisor):
+    """No 'never "no"' shorthand; 'if you are not sure' points to don't know, which the prompt offers."""
+    kb = advisor.knowledge_base
+    for spec in kb.facts.values():
+        text = help_text(spec, records_dont_know=spec.id in kb.dont_know_facts())
+        assert "never 'no'" not in text, spec.id
+    legs = help_text(kb.facts["leg_symptoms_new_or_worsening"])
+    assert "If you are not sure, answer yes" not in legs
+    assert "If you are not sure, answer don't know: it counts the same as yes." in " ".join(legs.split())
+    assert "never take it as a no" in help_text(kb.facts["numbness"])
 
 
 def test_schema_takes_dont_know_only_where_recorded(advisor):

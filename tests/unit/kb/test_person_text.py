@@ -231,6 +231,18 @@ def test_help_and_natural_answers_load(kb_dir):
             "reason: Bleeding risk {here}.",
             "unknown placeholder '{here}' in 'reason'",
         ),
+        (
+            "knowledge/recommendations.yaml",
+            "    title: Painkiller\n",
+            "    title: Painkiller\n    withheld_title: [Whether, to take one]\n",
+            "'withheld_title' must be text",
+        ),
+        (
+            "knowledge/recommendations.yaml",
+            "    title: Painkiller\n",
+            "    title: Painkiller\n    withheld_title: Whether to call {emergency}\n",
+            "unknown placeholder '{emergency}' in 'withheld_title'",
+        ),
     ],
 )
 def test_broken_person_text_is_named(kb_dir, file, old, new, fragment):
@@ -249,6 +261,36 @@ def test_broken_person_text_is_named(kb_dir, file, old, new, fragment):
     assert fragment in str(info.value)
     assert info.value.path.endswith(file)
     assert info.value.line is not None
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "entry", "text", "where"),
+    [
+        (
+            "recommendations.yaml",
+            "    title: Painkiller\n",
+            "    title: Painkiller\n    withheld_title: Whether a painkiller is safe (convention)\n",
+            lambda kb: (kb.recommendations["painkiller"].withheld_title, kb.recommendations["rest"].withheld_title),
+            "Whether a painkiller is safe (convention)",
+            "withheld title",
+        ),
+        (
+            "facts.yaml",
+            '    question: "Fever?"',
+            '    question: "Fever?"\n    child_question: "Does the child have a fever (convention)?"',
+            lambda kb: (kb.facts["fever"].child_question, kb.facts["numbness"].child_question),
+            "Does the child have a fever (convention)?",
+            "child question",
+        ),
+    ],
+)
+def test_optional_person_texts_load_and_are_checked(kb_dir, file, old, new, entry, text, where):
+    """A withheld title or a child question loads, is None where absent, and is checked as the person's text."""
+    _edit(kb_dir / "knowledge" / file, old, new)
+    kb = _load(kb_dir)
+    assert entry(kb) == (text, None)
+    (found,) = [found for at, found in person_texts(kb) if at.endswith(where)]
+    assert "convention" in reviewer_vocabulary(found)
 
 
 def test_caution_with_a_clinician_note(kb_dir):
