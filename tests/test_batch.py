@@ -280,6 +280,21 @@ def test_resume_after_a_kill_mid_record(many, tmp_path, fmt):
     assert out.read_bytes() == full
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_resume_after_a_kill_before_the_first_checkpoint(many, tmp_path, fmt):
+    """Records written but not yet noted in the resume record (a kill between the two) are written again."""
+    source, reference = many
+    full = reference[fmt]
+    cut = full.index(b"\n", len(full) // 3) + 1  # whole records, none of them checkpointed
+    out = tmp_path / f"out.{fmt}"
+    out.write_bytes(full[:cut])
+    lines = Path(f"{source.parent / f'ref.{fmt}'}.resume").read_bytes().splitlines(keepends=True)
+    Path(f"{out}.resume").write_bytes(b"".join(lines[:2]))  # the settings and the run's first checkpoint only
+    result = run(str(source), "-o", str(out), "--workers", "2", "--resume")
+    assert result.returncode == 1, result.stderr
+    assert out.read_bytes() == full
+
+
 def test_resume_refuses_an_output_it_did_not_write(many, tmp_path):
     """--resume does not append to a file that is not batch output, nor to standard output."""
     source, _ = many

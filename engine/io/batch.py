@@ -468,12 +468,17 @@ def _inspect_output(
     keep = 0
     with open(path, "rb") as stream:
         for number, line in enumerate(stream, 1):
-            if not line.endswith(b"\n") or (max_records is not None and summary.records >= max_records):
-                break  # cut short, or enough
+            if not line.endswith(b"\n"):
+                break  # cut short
+            # The CSV header is kept before the record count is checked: a run
+            # killed before its first checkpoint keeps the header and no record.
+            header = out_format == "csv" and number == 1
+            if not header and max_records is not None and summary.records >= max_records:
+                break  # enough
             keep += len(line)
             if out_format == "csv":
                 row = next(csv.reader([line.decode("utf-8", "replace")]))
-                if number == 1:
+                if header:
                     if tuple(row) != CSV_COLUMNS:
                         raise BatchError(f"{path}: not a CSV output of 'spasm-advisor batch' (header {row[:6]})")
                     continue
