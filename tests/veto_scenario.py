@@ -1,8 +1,12 @@
 """A veto scenario for experta's agenda: many same-salience activations, one vetoed.
 
-Run as a script: ``python veto_scenario.py RULES KNOWLEDGE [depth]`` prints the
-recommendation ids for a case with a red flag. With ``depth`` it swaps in
-experta's own DepthStrategy, to show the scenario is one that strategy gets wrong.
+Run as a script: ``python veto_scenario.py RULES KNOWLEDGE [depth]`` prints two
+lines of recommendation ids for a case with a red flag: as the advisor assesses
+it (the case declared stratum by stratum), then with every stratum's case fact
+declared at once, so that the rules reading the red flag's absence are put on
+the agenda before it is derived and must be taken off again. With ``depth`` it
+swaps in experta's own DepthStrategy, to show the second way is one that
+strategy gets wrong.
 """
 
 from __future__ import annotations
@@ -59,6 +63,9 @@ def write_kb(root: Path) -> tuple[Path, Path]:
 
 def main(argv: list[str]) -> None:
     from spasm_advisor import Advisor
+    from spasm_advisor.inference._experta import new_fact
+    from spasm_advisor.inference.assessment import assemble
+    from spasm_advisor.inference.compiler import STRATUM, CaseFact
 
     advisor = Advisor.from_paths(argv[0], argv[1])
     if len(argv) > 2 and argv[2] == "depth":
@@ -66,8 +73,18 @@ def main(argv: list[str]) -> None:
 
         advisor.compiled.engine_class.__strategy__ = DepthStrategy
     # Several flags so that several findings activations arrive in one step.
-    result = advisor.assess({f"flag_{i}": True for i in range(6)})
-    sys.stdout.write(" ".join(result.recommendation_ids()) + "\n")
+    case = advisor.case({f"flag_{i}": True for i in range(6)})
+    sys.stdout.write(" ".join(advisor.assess(case).recommendation_ids()) + "\n")
+    engine = advisor.compiled.new_engine()
+    engine.reset()
+    values = {name: case.get(name) for name in advisor.compiled.fact_names}
+    for stratum in engine.strata:
+        engine.declare(new_fact(CaseFact, {**values, STRATUM: stratum}))
+    engine.run()
+    branches = [advisor.compiled.branches[i] for i in engine.trace]
+    findings = {fact["name"] for fact in engine.facts.values() if fact.get("name")}
+    at_once = assemble(advisor.knowledge_base, case, branches, findings)
+    sys.stdout.write(" ".join(at_once.recommendation_ids()) + "\n")
 
 
 if __name__ == "__main__":

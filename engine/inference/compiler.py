@@ -1,12 +1,22 @@
 """Compiling a knowledge base into an experta engine class.
 
 Each rule becomes one experta rule per branch of its condition's disjunctive
-normal form. Every branch matches the single ``CaseFact`` (all input facts in
-one fact, unknown ones as ``None``) plus ``Finding`` facts. Only ``derive``
-asserts facts; triage, recommend, withhold and caution are recorded when a
-rule fires and applied when the assessment is assembled, so no rule needs a
-``NOT`` over a conclusion. Rules fire stratum by stratum (salience), so a
-finding is complete before any rule reads its absence.
+normal form. A branch matches a ``CaseFact`` (all input facts in one fact,
+unknown ones as ``None``) plus ``Finding`` facts. Only ``derive`` asserts
+facts; triage, recommend, withhold and caution are recorded when a rule fires
+and applied when the assessment is assembled, so no rule needs a ``NOT`` over
+a conclusion. Rules fire stratum by stratum (salience), so a finding is
+complete before any rule reads its absence.
+
+The case is declared once per stratum, each copy marked with its stratum
+(``_stratum``, a name no fact can have), and each stratum runs to quiescence
+before the next copy is declared; a branch matches only its own stratum's
+copy. So a branch that reads the absence of a finding is matched only once
+every finding of the strata below is in, instead of being put on the agenda
+and taken off again when the finding arrives. The agenda holds the same
+branches when each stratum starts as with a single case fact, so the same
+branches fire in the same order. A branch of the first stratum that tests
+no input fact has no case-fact pattern at all.
 
 Each branch's tests on one fact become one field constraint: a constant when
 exactly one value of the fact's domain passes (``numbness``, ``fever is
@@ -17,6 +27,13 @@ values pass is decided by the condition language itself
 the answer for experta. A negated finding becomes experta's ``NOT`` over the
 finding fact: findings are two-valued and complete before their absence is
 read (strata).
+
+A finding that every rule deriving it derives from one input fact alone (an
+age band, a duration class) is matched on that fact instead: a branch that
+reads it tests the fact's value for the derivers' condition (or its negation)
+and needs no join. The finding is still derived, by its own rule, before any
+reader fires (strata), so the branches that fire, their order and their
+explanations are the same; only the matching is cheaper.
 """
 
 from __future__ import annotations
@@ -27,14 +44,36 @@ from dataclasses import dataclass
 from typing import Any
 
 from spasm_advisor.inference._experta import NOT, CompiledEngineBase, Fact, P, Rule, new_fact
-from spasm_advisor.kb.conditions import Comparison, FindingRef, Known, Literal_, Value, fact_test, finite_domain
+from spasm_advisor.kb.conditions import (
+    Comparison,
+    FindingRef,
+    Known,
+    Literal_,
+    Value,
+    any_fact_test,
+    fact_test,
+    finite_domain,
+)
 from spasm_advisor.kb.model import FactSpec, KnowledgeBase, RuleSpec
 
-__all__ = ["Branch", "CaseFact", "CompiledKnowledgeBase", "Finding", "compile_branches", "compile_knowledge_base"]
+__all__ = [
+    "Branch",
+    "CaseFact",
+    "CompiledKnowledgeBase",
+    "Finding",
+    "OneFactFinding",
+    "compile_branches",
+    "compile_knowledge_base",
+    "single_fact_findings",
+]
 
 
 class CaseFact(Fact):  # type: ignore[misc]
-    """All input facts of one case; ``None`` stands for unknown."""
+    """All input facts of one case; ``None`` stands for unknown. ``_stratum``: which stratum it is for."""
+
+
+#: The field of a ``CaseFact`` naming the stratum whose branches it is for.
+STRATUM = "_stratum"
 
 
 class Finding(Fact):  # type: ignore[misc]
@@ -50,23 +89,67 @@ class Branch:
     literals: tuple[Literal_, ...]
 
 
+#: One input fact's literals in a branch: its own tests, and findings matched on it.
+_OnFact = Comparison | Known | FindingRef
+
+
+@dataclass(frozen=True, slots=True)
+class OneFactFinding:
+    """A finding derived from one input fact alone (an age band, a duration class)."""
+
+    fact: str
+    #: Every branch of every rule deriving it: the finding holds when one of them does.
+    branches: tuple[tuple[Comparison | Known, ...], ...]
+    #: The firing priority (index in :func:`compile_branches`) of the last of those branches.
+    last_deriver: int
+
+
+def single_fact_findings(branches: tuple[Branch, ...]) -> dict[str, OneFactFinding]:
+    """The findings that every rule deriving them derives from the same single input fact and no finding."""
+    derivers: dict[str, list[tuple[int, Branch]]] = {}
+    for index, branch in enumerate(branches):
+        for name in branch.rule.derives:
+            derivers.setdefault(name, []).append((index, branch))
+    found: dict[str, OneFactFinding] = {}
+    for finding, deriving in derivers.items():
+        literals = [lit for _, branch in deriving for lit in branch.literals]
+        facts = {lit.name for lit in literals}
+        if len(facts) == 1 and not any(isinstance(lit, FindingRef) for lit in literals):
+            found[finding] = OneFactFinding(
+                facts.pop(),
+                tuple(branch.literals for _, branch in deriving),  # type: ignore[misc]
+                max(index for index, _ in deriving),
+            )
+    return found
+
+
 class _FieldTests:
     """Field constraints for one compilation, shared between branches with the same tests."""
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(self, kb: KnowledgeBase, branches: tuple[Branch, ...]) -> None:
         self.kb = kb
-        self.cache: dict[tuple[str, tuple[Comparison | Known, ...]], Any] = {}
+        self.on_one_fact = single_fact_findings(branches)
+        self.first_stratum = min((branch.rule.stratum for branch in branches), default=0)
+        self.cache: dict[tuple[str, tuple[_OnFact, ...]], Any] = {}
 
-    def constraint(self, name: str, literals: list[Comparison | Known]) -> Any:
+    def constraint(self, name: str, literals: list[_OnFact]) -> Any:
         """An experta field constraint that holds exactly when every literal holds."""
         key = (name, tuple(literals))
         if key not in self.cache:
             self.cache[key] = self._build(self.kb.facts[name], key[1])
         return self.cache[key]
 
-    @staticmethod
-    def _build(spec: FactSpec, literals: tuple[Comparison | Known, ...]) -> Any:
-        test = fact_test(literals)
+    def _test(self, literals: tuple[_OnFact, ...]) -> Callable[[Value | None], bool]:
+        own = fact_test([lit for lit in literals if not isinstance(lit, FindingRef)])
+        refs = [lit for lit in literals if isinstance(lit, FindingRef)]
+        if not refs:
+            return own
+        # A finding read here holds exactly when its derivers' condition does.
+        derived = tuple((any_fact_test(self.on_one_fact[ref.name].branches), ref.negated) for ref in refs)
+        return lambda value: own(value) and all(test(value) != negated for test, negated in derived)
+
+    def _build(self, spec: FactSpec, literals: tuple[_OnFact, ...]) -> Any:
+        test = self._test(literals)
         domain = finite_domain(spec)
         if domain is not None:
             passing = tuple(v for v in domain if test(v))
@@ -77,17 +160,30 @@ class _FieldTests:
         return P(test)
 
 
-def _patterns(literals: tuple[Literal_, ...], tests: _FieldTests) -> list[Any]:
-    by_fact: dict[str, list[Comparison | Known]] = {}
+def _patterns(index: int, branch: Branch, tests: _FieldTests) -> list[Any]:
+    by_fact: dict[str, list[_OnFact]] = {}
     findings: list[Any] = []
-    for lit in literals:
-        if isinstance(lit, FindingRef):
+    for lit in branch.literals:
+        one_fact = tests.on_one_fact.get(lit.name) if isinstance(lit, FindingRef) else None
+        # Matched on its fact only when every deriver has priority over this branch: until
+        # the finding is derived, a deriver whose test passed is ahead of this branch on the
+        # agenda, so the branch still fires after the finding, in the same order as before.
+        if one_fact is not None and one_fact.last_deriver < index:
+            by_fact.setdefault(one_fact.fact, []).append(lit)
+        elif isinstance(lit, FindingRef):
             pattern = Finding(name=lit.name)
             findings.append(NOT(pattern) if lit.negated else pattern)
         else:
             by_fact.setdefault(lit.name, []).append(lit)
-    case_pattern = CaseFact(**{name: tests.constraint(name, lits) for name, lits in sorted(by_fact.items())})
-    return [case_pattern, *findings]
+    stratum = branch.rule.stratum
+    if stratum == tests.first_stratum and not by_fact and any(not isinstance(f, NOT) for f in findings):
+        # Nothing runs before the first stratum, so a branch there that tests
+        # no input fact needs no case fact: it does not wait in a join for its
+        # findings, and a branch on one finding needs no join at all. A
+        # positive finding goes first: experta puts its initial fact before a leading NOT.
+        return sorted(findings, key=lambda pattern: isinstance(pattern, NOT))
+    constraints = {name: tests.constraint(name, lits) for name, lits in sorted(by_fact.items())}
+    return [CaseFact(**{STRATUM: stratum}, **constraints), *findings]
 
 
 def _fire_signature(engine: Any, **_: Any) -> None:
@@ -115,6 +211,8 @@ class _SpasmEngine(CompiledEngineBase):
     """The experta engine all compiled knowledge bases derive from."""
 
     branch_derives: tuple[tuple[str, ...], ...] = ()
+    #: The strata that have branches, lowest first.
+    strata: tuple[int, ...] = ()
 
     def __init__(self) -> None:
         super().__init__()
@@ -126,12 +224,19 @@ class _SpasmEngine(CompiledEngineBase):
         for name in self.branch_derives[index]:
             self.declare_new(Finding, {"name": name})
 
+    def assert_case(self, values: dict[str, Value | None]) -> list[Any]:
+        """Declare the case stratum by stratum, running each to quiescence; return the case facts declared."""
+        declared = []
+        for stratum in self.strata:
+            declared.append(self.declare(new_fact(CaseFact, {**values, STRATUM: stratum})))
+            self.run()
+        return declared
+
     def run_case(self, values: dict[str, Value | None]) -> tuple[list[int], set[str]]:
         """Reset, assert one case, run to quiescence; return the trace and findings."""
         self.reset()
         self.trace = []
-        self.declare(new_fact(CaseFact, values))
-        self.run()
+        self.assert_case(values)
         findings = {fact["name"] for fact in self.facts.values() if isinstance(fact, Finding)}
         return self.trace, findings
 
@@ -158,10 +263,10 @@ def compile_branches(kb: KnowledgeBase) -> tuple[Branch, ...]:
 def compile_knowledge_base(kb: KnowledgeBase) -> CompiledKnowledgeBase:
     """Build the experta engine class for ``kb``."""
     branches = compile_branches(kb)
-    tests = _FieldTests(kb)
+    tests = _FieldTests(kb, branches)
     experta_rules: list[Any] = []
     for index, branch in enumerate(branches):
-        rule = Rule(*_patterns(branch.literals, tests), salience=-branch.rule.stratum)
+        rule = Rule(*_patterns(index, branch, tests), salience=-branch.rule.stratum)
         experta_rules.append(rule(_fire(index)))
     engine_class = type(
         "CompiledSpasmEngine",
@@ -169,6 +274,7 @@ def compile_knowledge_base(kb: KnowledgeBase) -> CompiledKnowledgeBase:
         {
             "compiled_rules": tuple(experta_rules),
             "branch_derives": tuple(b.rule.derives for b in branches),
+            "strata": tuple(sorted({b.rule.stratum for b in branches})),
         },
     )
     return CompiledKnowledgeBase(kb, engine_class, branches, tuple(kb.facts))

@@ -1,8 +1,8 @@
 """An incremental session: change one fact at a time and reassess on one live engine.
 
 A :class:`Session` keeps its experta engine between changes instead of
-resetting it. Each change retracts the case fact and every derived finding,
-asserts the new case fact and runs to quiescence, so the Rete network handles
+resetting it. Each change retracts the case facts and every derived finding,
+asserts the new case stratum by stratum, running each to quiescence, so the Rete network handles
 retractions as well as assertions. The result always equals a fresh
 assessment of the same facts (the property suite checks this).
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from spasm_advisor.inference.assessment import Assessment, assemble
-from spasm_advisor.inference.compiler import CaseFact, CompiledKnowledgeBase, Finding
+from spasm_advisor.inference.compiler import CompiledKnowledgeBase, Finding
 from spasm_advisor.io.case import Case
 
 __all__ = ["Session"]
@@ -27,7 +27,7 @@ class Session:
         self._engine = self._compiled.new_engine()
         self._engine.reset()
         self._values: dict[str, Any] = {}
-        self._case_fact: Any = None
+        self._case_facts: list[Any] = []
         self._trace: list[int] = []
         self._refresh()
 
@@ -52,13 +52,12 @@ class Session:
 
     def _refresh(self) -> None:
         engine = self._engine
-        if self._case_fact is not None:
-            engine.retract(self._case_fact)
+        for fact in self._case_facts:
+            engine.retract(fact)
         for fact in [f for f in engine.facts.values() if isinstance(f, Finding)]:
             engine.retract(fact)
         engine.trace = []
-        self._case_fact = engine.declare(CaseFact(**{n: self._values.get(n) for n in self._compiled.fact_names}))
-        engine.run()
+        self._case_facts = engine.assert_case({n: self._values.get(n) for n in self._compiled.fact_names})
         self._trace = list(engine.trace)
 
     def assessment(self) -> Assessment:

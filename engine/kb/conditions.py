@@ -81,6 +81,7 @@ __all__ = [
     "Value",
     "Withholds",
     "World",
+    "any_fact_test",
     "cut_points",
     "dnf_size",
     "encode",
@@ -541,6 +542,12 @@ def fact_test(literals: Sequence[Comparison | Known]) -> Callable[[Value | None]
     if not comparisons:
         return lambda value: value is not None
     return passes
+
+
+def any_fact_test(branches: Sequence[Sequence[Comparison | Known]]) -> Callable[[Value | None], bool]:
+    """A test of one fact's value that passes exactly when the literals of at least one branch all hold."""
+    tests = tuple(fact_test(literals) for literals in branches)
+    return lambda value: any(test(value) for test in tests)
 
 
 def holds_unanswered(lit: Comparison | Known) -> bool:

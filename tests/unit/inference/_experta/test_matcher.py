@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from spasm_advisor import Advisor
 from spasm_advisor.inference._experta import FastReteMatcher
-from spasm_advisor.inference.compiler import CaseFact, Finding
+from spasm_advisor.inference.compiler import Finding
 from spasm_advisor.testing import cases
 
 
@@ -57,18 +57,17 @@ def test_same_firing_order_and_findings_as_stock_experta(spasm_advisor, engines,
 
 
 def _live_run(engine, values_seq):
-    """Declare a case, run; then retract it and its findings, declare the next, run: traces per step."""
+    """Assert a case; then retract it and its findings, assert the next: traces per step."""
     engine.reset()
     traces = []
-    current = None
+    current: list = []
     for values in values_seq:
-        if current is not None:
-            engine.retract(current)
+        for fact in current:
+            engine.retract(fact)
         for fact in [f for f in engine.facts.values() if isinstance(f, Finding)]:
             engine.retract(fact)
         engine.trace = []
-        current = engine.declare(CaseFact(**values))
-        engine.run()
+        current = engine.assert_case(values)
         findings = sorted(f["name"] for f in engine.facts.values() if isinstance(f, Finding))
         traces.append((list(engine.trace), findings))
     return traces
