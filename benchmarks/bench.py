@@ -299,68 +299,145 @@ def bench_assess(count: int) -> None:
     row("assess + CompactJSON (batch)", compact)
 
 
-def checkout_knowledge(ref: str, into: Path) -> Path:
-    """Write ``rules/`` and ``knowledge/`` of git ``ref`` under ``into``; return that folder."""
+def _git_archive(ref: str, into: Path, *paths: str) -> None:
+    """Write ``paths`` of git ``ref`` under ``into`` (made if missing)."""
+    into.mkdir(parents=True, exist_ok=True)
     archive = subprocess.run(
-        ["git", "-C", str(REPO), "archive", "--format=tar", ref, "rules", "knowledge"],
+        ["git", "-C", str(REPO), "archive", "--format=tar", ref, *paths],
         capture_output=True,
         check=False,
     )
     if archive.returncode != 0:
-        raise SystemExit(f"bench: cannot read rules/ and knowledge/ at {ref!r}: {archive.stderr.decode().strip()}")
+        raise SystemExit(f"bench: cannot read {', '.join(paths)} at {ref!r}: {archive.stderr.decode().strip()}")
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+
+
+def checkout_knowledge(ref: str, into: Path) -> Path:
+    """Write ``rules/`` and ``knowledge/`` of git ``ref`` under ``into``; return that folder."""
+    _git_archive(ref, into, "rules", "knowledge")
     return into
 
 
-def bench_compare(ref: str, count: int, rounds: int) -> None:
-    """Advisor.assess p50 of the working tree's knowledge base against ``ref``'s, with the same engine.
+def checkout_release(ref: str, into: Path) -> Path:
+    """Lay out git ``ref``'s import package under ``into`` as pyproject.toml maps it; return the folder for PYTHONPATH.
 
-    Both are timed on the same cases (drawn from the older vocabulary, which
-    the newer one extends), case by case in alternation (baseline, then this
-    tree, on each case; which goes first alternates too), so that changes in
-    the load of a shared machine fall on both alike. The ratio is of the
-    medians of the per-round p50s.
+    ``engine/`` becomes ``spasm_advisor/``, with ``rules/`` and ``knowledge/`` inside it.
+    """
+    tree, lib = into / "tree", into / "lib"
+    tree.mkdir()
+    lib.mkdir()
+    _git_archive(ref, tree, "engine", "rules", "knowledge")
+    package = lib / "spasm_advisor"
+    shutil.move(tree / "engine", package)
+    shutil.move(tree / "rules", package / "rules")
+    shutil.move(tree / "knowledge", package / "knowledge")
+    return lib
+
+
+class ReleaseTimer:
+    """A git ref's package, as released, timing ``Advisor.assess`` in a process of its own."""
+
+    def __init__(self, ref: str, folder: Path, cases: list[dict[str, object]]) -> None:
+        lib = checkout_release(ref, folder)
+        cases_file = folder / "cases.json"
+        cases_file.write_text(json.dumps(cases))
+        env = {**os.environ, "PYTHONPATH": str(lib)}
+        self.process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("time_assess.py")), str(cases_file)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        first = self._line()
+        where, _, rules = first.rpartition(" ")
+        if Path(where) != lib / "spasm_advisor":
+            raise SystemExit(f"bench: {ref!r} ran from {where}, not from its own checkout")
+        self.rules = int(rules)
+
+    def _line(self) -> str:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            assert self.process.stderr is not None
+            last = (self.process.stderr.read().strip().splitlines() or ["no output"])[-1]
+            raise SystemExit(f"bench: the release could not be timed: {last}")
+        return line.strip()
+
+    def p50(self) -> float:
+        """Time every case once; the p50 in milliseconds."""
+        assert self.process.stdin is not None
+        self.process.stdin.write("go\n")
+        self.process.stdin.flush()
+        return float(self._line())
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait()
+
+
+def bench_compare(ref: str, count: int, rounds: int) -> None:
+    """Advisor.assess p50 of this tree against git ``ref``: as released, and its rules on this engine.
+
+    All are timed on the same cases, drawn from the older vocabulary (which
+    the newer one extends). The release as released (its engine and its
+    rules) runs in a process of its own. Each advisor times every case in a
+    block, one block per advisor per round, and the order of the blocks turns
+    from round to round, so that a change in the load of a shared machine
+    falls on each in turn. Each ratio is of the medians of the per-round p50s.
+    The target is on the release as released; the ratio on one engine shows
+    what the knowledge base's growth alone costs.
     """
     from spasm_advisor import Advisor
     from spasm_advisor.errors import KnowledgeBaseError
 
     current = Advisor.default()
     with tempfile.TemporaryDirectory() as folder:
-        base_dir = checkout_knowledge(ref, Path(folder))
+        base_dir = checkout_knowledge(ref, Path(folder) / "knowledge-only")
         # Unsealed: a ref from before the manifest has none; its files come from git as they are.
         try:
             baseline = Advisor.from_paths(base_dir / "rules", base_dir / "knowledge", sealed=False)
         except KnowledgeBaseError as error:
             # A ref older than a file this engine requires (e.g. the hazard log) cannot be the baseline.
             raise SystemExit(f"bench: the knowledge base at {ref!r} does not load with this engine: {error}") from None
-    cases = generate(baseline.knowledge_base, count)
-    own = generate(current.knowledge_base, count)
-    for case in cases[:50]:
-        baseline.assess(case)
-        current.assess(case)
-    clock = time.perf_counter
-    p50s: dict[str, list[float]] = {"baseline": [], "current": [], "current, own cases": []}
-    for _ in range(rounds):
-        times: dict[str, list[float]] = {"baseline": [], "current": []}
-        for i, case in enumerate(cases):
-            pair = (("baseline", baseline), ("current", current))
-            for label, advisor in pair if i % 2 == 0 else reversed(pair):
-                t = clock()
-                advisor.assess(case)
-                times[label].append(clock() - t)
-        for label, values in times.items():
-            p50s[label].append(statistics.median(values) * 1e3)
-        p50s["current, own cases"].append(timed(current.assess, own)["p50"])
-    base = statistics.median(p50s["baseline"])
-    print(
-        f"Advisor.assess against {ref} ({len(baseline.knowledge_base.rules)} rules) and this tree"
-        f" ({len(current.knowledge_base.rules)} rules), {count:,} cases, {rounds} rounds, case by case:"
-    )
-    for label, values in p50s.items():
-        median = statistics.median(values)
-        print(f"  {label:20} p50 {median:6.3f} ms  ({median / base:.2f}x {ref})")
-    ratio = statistics.median(p50s["current"]) / base
-    print(f"  target: p50 no more than 1.15x the baseline on the same cases {verdict(ratio <= 1.15)}")
+        cases = generate(baseline.knowledge_base, count)
+        release_dir = Path(folder) / "release"
+        release_dir.mkdir()
+        release = ReleaseTimer(ref, release_dir, cases)
+        own = generate(current.knowledge_base, count)
+        for case in cases[:50]:
+            baseline.assess(case)
+            current.assess(case)
+        labels = ("release", "rules", "current", "own")
+        timers: dict[str, Callable[[], float]] = {
+            "release": release.p50,
+            "rules": lambda: timed(baseline.assess, cases)["p50"],
+            "current": lambda: timed(current.assess, cases)["p50"],
+            "own": lambda: timed(current.assess, own)["p50"],
+        }
+        p50s: dict[str, list[float]] = {label: [] for label in labels}
+        for number in range(rounds):
+            # Each one times every case in a block (as the release's own process must);
+            # the order turns round by round, so that a change in load falls on each in turn.
+            for label in labels[number % 4 :] + labels[: number % 4]:
+                p50s[label].append(timers[label]())
+        release.close()
+    median = {label: statistics.median(values) for label, values in p50s.items()}
+    names = {
+        "release": f"{ref} as released ({release.rules} rules, its engine)",
+        "rules": f"{ref}'s rules on this engine",
+        "current": f"this tree ({len(current.knowledge_base.rules)} rules)",
+        "own": "this tree, cases from its own vocabulary",
+    }
+    print(f"Advisor.assess against {ref}, {count:,} cases from its vocabulary, {rounds} rounds:")
+    for label in labels:
+        print(f"  {names[label]:52} p50 {median[label]:6.3f} ms  ({median[label] / median['release']:.2f}x)")
+    ratio = median["current"] / median["release"]
+    print(f"  target: this tree no more than 1.15x {ref} as released, same cases {verdict(ratio <= 1.15)}")
+    growth = median["current"] / median["rules"]
+    print(f"  the knowledge base's growth alone (same engine, same cases): {growth:.2f}x")
 
 
 def bench_memory_per_engine() -> None:
@@ -742,7 +819,10 @@ def main() -> None:
     parser.add_argument(
         "--baseline-ref",
         metavar="GIT_REF",
-        help="also time Advisor.assess on the rules/ and knowledge/ of this git ref (e.g. the last release)",
+        help=(
+            "also time Advisor.assess against this git ref (e.g. the last release): as released,"
+            " and its rules/ and knowledge/ on this engine"
+        ),
     )
     parser.add_argument("--compare-only", action="store_true", help="with --baseline-ref: run only that comparison")
     parser.add_argument("--rounds", type=int, default=5, help="rounds for --baseline-ref (default 5)")
