@@ -28,6 +28,8 @@ SCREENED = {
     "osteoporosis": False,
     "long_term_steroids": False,
     "on_anticoagulants": False,
+    "sexual_dysfunction": False,
+    "gait_disturbance": False,
 }
 
 
@@ -140,18 +142,19 @@ def test_safety_net_sends_each_emergency_it_names_to_999(advisor):
 
 
 def test_ibuprofen_emergencies_are_in_the_999_sentence_and_the_escalation_is_a_convention(advisor):
-    """Chest pain, a stroke or vomiting blood on ibuprofen: call 999, not "ask a doctor"; the label is cited for
+    """Chest pain, a stroke or stomach bleeding on ibuprofen: call 999, not "ask a doctor"; the label is cited for
     the triggers and the knowledge base's convention for the escalation."""
     kb = advisor.knowledge_base
     net = kb.recommendations["safety_net_advice"]
     (emergency,) = [s for s in _sentences(net.advice) if s.startswith("Call {emergency_number}")]
-    for sign in ("chest pain", "signs of a stroke", "vomiting blood"):
+    # Every sign of stomach bleeding the label lists is one emergency, however it shows.
+    for sign in ("chest pain", "signs of a stroke", "vomiting blood", "black or bloody poo", "feeling faint"):
         assert sign in emergency
     (ask,) = [s for s in _sentences(net.advice) if "ask a doctor" in s]
     assert "ibuprofen" in ask
-    for sign in ("chest pain", "stroke", "vomit", "heart attack"):
+    for sign in ("chest pain", "stroke", "vomit", "heart attack", "poo", "faint"):
         assert sign not in ask, sign
-    assert "black or bloody poo" in ask
+    assert "over 10 days" in ask
     sources = {e.source: e for e in net.evidence}
     assert "otc_ibuprofen_label" in sources
     (convention,) = [e for e in net.evidence if e.source == "kb_clinical_convention"]

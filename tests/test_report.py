@@ -56,12 +56,12 @@ def text_of(advisor, case, **kwargs):
     ("level", "kinds"),
     [
         ("self_care", ("level", "get_help", "do_now", "options", "notice")),
-        ("urgent", ("level", "get_help", "do_now", "withheld", "notice")),
+        ("urgent", ("level", "do_now", "get_help", "withheld", "notice")),  # seen today: how, then if worse
         ("emergency", ("level", "do_now", "withheld", "notice")),  # withheld: in the data, shown with --details
     ],
 )
 def test_sections_in_order_and_short(advisor, level, kinds):
-    """Level, get-help, actions, options, withheld, questions, notice: in that order, in at most 40 lines."""
+    """Level, get-help, actions (actions first when seen today), options, withheld, notice: in order, in 40 lines."""
     report = report_of(advisor, SCREENED[level])
     assert report.triage == level
     assert report.kinds() == kinds
@@ -387,6 +387,15 @@ def test_slow_recovery_is_not_under_get_help_now(advisor):
     assert all(line.group is None for line in section.lines[: -len(later)])
 
 
+@pytest.mark.parametrize("case", [SCREENED["urgent"], {**DESK, "duration_days": 120}], ids=["urgent", "routine"])
+def test_slow_recovery_line_only_at_self_care(advisor, case):
+    """A review is already advised at a same-day or routine level: no 'after about 4 weeks' beside it."""
+    report = report_of(advisor, case)
+    assert report.triage != "self_care"
+    assert not [line for line in report.section("get_help").lines if "not getting better" in line.text]
+    assert "Later:" not in render_text(report)
+
+
 def test_sudden_pain_question_is_a_warning_sign_on_a_blood_thinner(advisor, kb):
     """On a blood thinner with the sudden-pain question blank: that question is listed under 'call 999 now'."""
     case = {key: value for key, value in DESK.items() if key != "sudden_severe_pain"}
@@ -579,15 +588,23 @@ def test_a_yes_that_keeps_a_same_day_level_is_for_the_doctor_seen_today(advisor)
 
 
 def test_pregnancy_says_whom_to_call_first_without_going_round_in_a_circle(advisor):
-    """Sudden pain in pregnancy: the maternity unit or midwife first, NHS 111 without one; another reason: say so."""
+    """Sudden pain, a fever or a fall in pregnancy: the maternity unit first, NHS 111 without one; another reason: say so."""
     sudden = report_of(advisor, {**DESK, "pregnant": True, "sudden_severe_pain": True})
     (referral,) = [line for line in sudden.section("do_now").lines if line.ref == "urgent_clinician_review"]
     (maternity,) = [w for w in referral.warnings if "maternity" in w]
     assert maternity.index("maternity unit or midwife now, before the services above") < maternity.index("NHS 111")
     assert "rather than waiting for a GP" not in maternity
     assert "call your GP" not in maternity
-    fever = report_of(advisor, {**DESK, "pregnant": True, "fever": True})
-    (referral,) = [line for line in fever.section("do_now").lines if line.ref == "urgent_clinician_review"]
+    # A fever or a fall in pregnancy: the maternity unit first as well, within hours.
+    for sign in ("fever", "minor_trauma"):
+        report = report_of(advisor, {**DESK, "pregnant": True, sign: True})
+        (referral,) = [line for line in report.section("do_now").lines if line.ref == "urgent_clinician_review"]
+        (maternity,) = [w for w in referral.warnings if "maternity" in w]
+        assert "maternity unit or midwife now, before the services above" in maternity, sign
+        assert any("within the next few hours" in w for w in referral.warnings), sign
+    # A same-day reason that is not about the pregnancy: the services first, the maternity team told.
+    weak = report_of(advisor, {**DESK, "pregnant": True, "weakness": True})
+    (referral,) = [line for line in weak.section("do_now").lines if line.ref == "urgent_clinician_review"]
     (maternity,) = [w for w in referral.warnings if "maternity" in w]
     assert "tell the service you contact that you are pregnant" in maternity
     assert "call your GP" not in maternity

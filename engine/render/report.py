@@ -336,9 +336,12 @@ def _get_help_section(assessment: Assessment, kb: KnowledgeBase) -> Section | No
     if net is None or assessment.triage == "emergency":
         return None
     lines = [_sentence_line(s) for s in _SENTENCE.split(net.advice) if s]
-    # "Not getting better after some weeks" is not for now: it goes under its own heading, last.
+    # "Not getting better after some weeks" is not for now: it goes under its own heading, last. It is
+    # for self-care only: a review is already advised at every other level (today, or booked now), and
+    # a person told to be seen today is not to read "after about 4 weeks" beside it.
     later = [line for line in lines if _ROUTINE_LATER.search(line.text)]
-    lines = [line for line in lines if line not in later] + [Line(line.text, group=_LATER_GROUP) for line in later]
+    kept = [Line(line.text, group=_LATER_GROUP) for line in later] if assessment.triage == "self_care" else []
+    lines = [line for line in lines if line not in later] + kept
     if net.cautions:
         lines[-1] = Line(lines[-1].text, items=lines[-1].items, cautions=net.cautions)
     # A warning a rule attached to the safety net is about the whole list, so it follows it; a sentence
@@ -692,10 +695,13 @@ def build_report(
         for f in open_flags
     )
     sections = [_level_section(assessment, kb, phrase, open_flags, could_rise_to)]
+    get_help, actions = _get_help_section(assessment, kb), _action_sections(assessment, kb)
+    # Told to be seen today, the person reads how first, then what to do if it gets worse while waiting;
+    # otherwise the warning signs come before the self-care they qualify.
+    ordered = (*actions, get_help) if assessment.triage == "urgent" else (get_help, *actions)
     for section in (
         _unanswered_section(assessment, kb, phrase, open_flags, if_yes, interview_hint, raised_by_others),
-        _get_help_section(assessment, kb),
-        *_action_sections(assessment, kb),
+        *ordered,
         _withheld_section(assessment, kb),
         _notice_section(assessment, phrase),
     ):
