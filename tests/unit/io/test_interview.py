@@ -24,8 +24,8 @@ from spasm_advisor.kb.model import triage_rank
 from spasm_advisor.testing import cases, fact_values, thresholds
 
 CES_SIGNS = {"saddle_anaesthesia", "bladder_or_bowel_dysfunction", "bilateral_leg_symptoms"}
-#: Red flags that are an emergency on their own, added with the cauda equina signs.
-OTHER_EMERGENCY_SIGNS = {"sexual_dysfunction", "progressive_weakness", "gait_disturbance"}
+#: Red flags that are an emergency on their own, added with the cauda equina signs (and a serious injury).
+OTHER_EMERGENCY_SIGNS = {"sexual_dysfunction", "progressive_weakness", "gait_disturbance", "significant_trauma"}
 
 
 def _questions(kb):
