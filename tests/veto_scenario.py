@@ -65,7 +65,7 @@ def main(argv: list[str]) -> None:
     from spasm_advisor import Advisor
     from spasm_advisor.inference._experta import new_fact
     from spasm_advisor.inference.assessment import assemble
-    from spasm_advisor.inference.compiler import STRATUM, CaseFact
+    from spasm_advisor.inference.compiler import STRATUM, CaseFact, Finding
 
     advisor = Advisor.from_paths(argv[0], argv[1])
     if len(argv) > 2 and argv[2] == "depth":
@@ -82,7 +82,7 @@ def main(argv: list[str]) -> None:
         engine.declare(new_fact(CaseFact, {**values, STRATUM: stratum}))
     engine.run()
     branches = [advisor.compiled.branches[i] for i in engine.trace]
-    findings = {fact["name"] for fact in engine.facts.values() if fact.get("name")}
+    findings = {fact["name"] for fact in engine.facts.values() if isinstance(fact, Finding)}
     at_once = assemble(advisor.knowledge_base, case, branches, findings)
     sys.stdout.write(" ".join(at_once.recommendation_ids()) + "\n")
 

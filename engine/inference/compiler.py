@@ -31,9 +31,10 @@ read (strata).
 A finding that every rule deriving it derives from one input fact alone (an
 age band, a duration class) is matched on that fact instead: a branch that
 reads it tests the fact's value for the derivers' condition (or its negation)
-and needs no join. The finding is still derived, by its own rule, before any
-reader fires (strata), so the branches that fire, their order and their
-explanations are the same; only the matching is cheaper.
+and needs no join. This is done only where every branch deriving the finding
+comes before the reader in firing priority, so the finding is still derived,
+by its own rule, before the reader fires: the branches that fire, their order
+and their explanations are the same; only the matching is cheaper.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 A :class:`Session` keeps its experta engine between changes instead of
 resetting it. Each change retracts the case facts and every derived finding,
-asserts the new case stratum by stratum, running each to quiescence, so the Rete network handles
-retractions as well as assertions. The result always equals a fresh
+then asserts the new case stratum by stratum, running each to quiescence, so
+the Rete network handles retractions as well as assertions. The result always equals a fresh
 assessment of the same facts (the property suite checks this).
 """
 
